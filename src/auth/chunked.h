@@ -6,9 +6,13 @@
 //   <hex-size>\r\n<data>\r\n ... 0\r\n<trailer lines>\r\n      (STREAMING-UNSIGNED-PAYLOAD-TRAILER)
 // Signed chunks are verified as they arrive (string-to-sign "AWS4-HMAC-SHA256-PAYLOAD", chained
 // from the seed signature); a signed trailer is verified against x-amz-trailer-signature.
-// Memory is bounded: chunk-header lines <= 4 KiB, trailers <= 16 KiB, data is passed through.
+// Memory is bounded: chunk-header lines <= 4 KiB, trailers <= 16 KiB. In the signed modes each
+// chunk is buffered whole (<= 16 MiB, larger is kInvalidArgument) and released only after its
+// signature checks, so read() never returns an unverified byte; unsigned-trailer data streams
+// through. The trailing checksum value is only parsed here; the caller compares it.
 
 #include <cstdint>
+#include <memory>
 #include <optional>
 #include <span>
 #include <string>

@@ -47,4 +47,7 @@ uint32_t crc32Update(uint32_t crc, std::span<const char> data);   // start with 
 uint32_t crc32cUpdate(uint32_t crc, std::span<const char> data);  // start with 0
 uint64_t crc64nvmeUpdate(uint64_t crc, std::span<const char> data);  // start with 0
 
+// The portable slicing-by-8 CRC32C that crc32cUpdate falls back to without SSE4.2 (tests only).
+uint32_t crc32cUpdateTableForTest(uint32_t crc, std::span<const char> data);
+
 }  // namespace ember

@@ -37,31 +37,35 @@ class BlockingPool {
 // Runs fn() on the pool and returns its result to the calling coroutine, which resumes on its own
 // executor. fn must not throw (errors are values) and must own everything it captures by value or
 // refer to state that outlives the co_await.
+// offload() is a plain function, not a coroutine: `fn` moves straight into the pool task and no
+// extra coroutine frame is allocated per call.
 template <typename F>
-auto offload(BlockingPool& pool, F fn) -> asio::awaitable<std::invoke_result_t<F&>> {
-  using R = std::invoke_result_t<F&>;
+auto offload(BlockingPool& pool, F&& fn) {
+  using Fn = std::decay_t<F>;
+  using R = std::invoke_result_t<Fn&>;
+  auto ex = pool.executor();
   if constexpr (std::is_void_v<R>) {
-    co_await asio::async_initiate<const asio::use_awaitable_t<>, void()>(
-        [&pool, &fn](auto handler) {
-          asio::post(pool.executor(), [h = std::move(handler), f = std::move(fn)]() mutable {
+    return asio::async_initiate<const asio::use_awaitable_t<>, void()>(
+        [ex](auto handler, Fn f) {
+          asio::post(ex, [h = std::move(handler), f = std::move(f)]() mutable {
             f();
-            auto ex = asio::get_associated_executor(h);
-            asio::dispatch(ex, std::move(h));
+            auto hex = asio::get_associated_executor(h);
+            asio::dispatch(hex, std::move(h));
           });
         },
-        asio::use_awaitable);
+        asio::use_awaitable, Fn(std::forward<F>(fn)));
   } else {
-    co_return co_await asio::async_initiate<const asio::use_awaitable_t<>, void(R)>(
-        [&pool, &fn](auto handler) {
-          asio::post(pool.executor(), [h = std::move(handler), f = std::move(fn)]() mutable {
+    return asio::async_initiate<const asio::use_awaitable_t<>, void(R)>(
+        [ex](auto handler, Fn f) {
+          asio::post(ex, [h = std::move(handler), f = std::move(f)]() mutable {
             R r = f();
-            auto ex = asio::get_associated_executor(h);
-            asio::dispatch(ex, [h2 = std::move(h), r2 = std::move(r)]() mutable {
+            auto hex = asio::get_associated_executor(h);
+            asio::dispatch(hex, [h2 = std::move(h), r2 = std::move(r)]() mutable {
               std::move(h2)(std::move(r2));
             });
           });
         },
-        asio::use_awaitable);
+        asio::use_awaitable, Fn(std::forward<F>(fn)));
   }
 }
 

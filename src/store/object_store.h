@@ -31,7 +31,9 @@ struct BucketRecord {
 };
 
 // Where a run of an object's bytes lives. Inline extents carry their bytes (small objects are
-// stored in the index itself); file extents name a data file by id.
+// stored in the index itself); file extents name a data file by id. Records returned by metadata
+// calls (getObject, CommitCheck's `current`, deleteObject, iterators) carry inline extents
+// WITHOUT their bytes (data empty, size set): read bytes through openObject.
 struct Extent {
   enum class Kind : uint8_t { kInline = 0, kFile = 1 };
   Kind kind = Kind::kInline;
@@ -62,7 +64,8 @@ struct ObjectRecord {
   std::string checksumType; // "FULL_OBJECT" or "COMPOSITE" when checksums is not empty
   std::vector<uint64_t> partSizes;  // multipart objects: size of each part in order; else empty
   std::vector<Extent> extents;      // the bytes, in order; sizes sum to `size`
-  std::string versionId;    // internal, unique per committed version (32 hex chars)
+  std::string versionId;    // internal, unique per committed version (32 hex chars); the
+                            // committer's fresh id, or assigned by the store when empty
 };
 
 // Precondition evaluated atomically with a commit, under the store's per-key serialization:
@@ -95,7 +98,8 @@ class ObjectReader {
   virtual Result<size_t> readAt(uint64_t offset, std::span<char> buf) = 0;
 };
 
-// Ordered iteration over one bucket's object records, in byte order of keys.
+// Ordered iteration over one bucket's object records, in byte order of keys. A new iterator is
+// positioned at the bucket's first key.
 class ObjectIterator {
  public:
   virtual ~ObjectIterator() = default;
@@ -130,7 +134,8 @@ struct PartRecord {
   Extent extent;
 };
 
-// Ordered iteration over a bucket's in-progress uploads by (key, uploadId).
+// Ordered iteration over a bucket's in-progress uploads by (key, uploadId), positioned at the
+// first one when created.
 class UploadIterator {
  public:
   virtual ~UploadIterator() = default;
@@ -167,11 +172,14 @@ class ObjectStore {
   // Errors: kNoSuchBucket, kNoSuchKey.
   virtual Result<std::unique_ptr<ObjectReader>> openObject(std::string_view bucket,
                                                            std::string_view key) = 0;
-  // Commits `record` (its extents come from finish() of writers of this store, or are shared with
-  // the committed version of another key: the store reference-counts nothing, so callers copy
-  // data for CopyObject). Atomically replaces the previous version; the previous version's extents
-  // are reclaimed once no reader holds them. `check` runs under the per-key lock first.
-  // Errors: kNoSuchBucket, the check's error, kInsufficientStorage, kIOError.
+  // Commits `record`. Its file extents come from finish() of writers of this store, or are
+  // extents of the key's current version (a metadata-only rewrite); never extents of another key
+  // or upload: the store reference-counts nothing, so callers copy data for CopyObject.
+  // Atomically replaces the previous version; the previous version's extents are reclaimed once
+  // no reader holds them. `check` runs under the per-key lock first. The call consumes the
+  // record's writer extents: on failure they are reclaimed (a failed call leaves no trace).
+  // Errors: kNoSuchBucket, the check's error, kInvalidArgument (malformed record, a file extent
+  // this call does not own, versionId equal to the current one's), kInsufficientStorage, kIOError.
   virtual Status putObject(ObjectRecord record, const CommitCheck& check) = 0;
   // Deletes the key. Returns the deleted record, or nullopt if there was none (not an error).
   virtual Result<std::optional<ObjectRecord>> deleteObject(std::string_view bucket,
@@ -185,14 +193,18 @@ class ObjectStore {
   // Errors: kNoSuchUpload (also when bucket/key do not match the upload).
   virtual Result<UploadRecord> getUpload(std::string_view bucket, std::string_view key,
                                          std::string_view uploadId) = 0;
-  // Stores or replaces a part; a replaced part's extent is reclaimed. Errors: kNoSuchUpload.
+  // Stores or replaces a part; a replaced part's extent is reclaimed. Like putObject, consumes
+  // part.extent (reclaimed on failure). Errors: kNoSuchUpload, kInvalidArgument (number outside
+  // 1..10000, malformed extent), kInsufficientStorage.
   virtual Status putPart(std::string_view uploadId, PartRecord part) = 0;
   // Parts with number > `afterPart`, ascending, at most `max`. Errors: kNoSuchUpload.
   virtual Result<std::vector<PartRecord>> listParts(std::string_view uploadId, uint32_t afterPart,
                                                     uint32_t max) = 0;
   // Commits `record` (built from the chosen parts' extents, in order) as the object, removes the
-  // upload, and reclaims parts not named in record.extents. Atomic like putObject.
-  // Errors: kNoSuchUpload, the check's error.
+  // upload, and reclaims parts not named in record.extents. Atomic like putObject. On failure the
+  // upload and its parts stay as they were.
+  // Errors: kNoSuchUpload, the check's error, kInvalidPart (a file extent that is not one of
+  // the upload's current parts), kInvalidArgument.
   virtual Status completeUpload(std::string_view uploadId, ObjectRecord record,
                                 const CommitCheck& check) = 0;
   // Removes the upload and reclaims its parts. Errors: kNoSuchUpload.

@@ -1,0 +1,93 @@
+#include "app/emberd/config.h"
+
+#include <stdexcept>
+
+#include <toml++/toml.h>
+
+namespace ember::app {
+
+namespace {
+
+template <typename T>
+void read(const toml::table& t, const char* section, const char* key, T& out) {
+  const toml::node* node = t.at_path(std::string(section) + "." + key).node();
+  if (!node) {
+    return;
+  }
+  if constexpr (std::is_same_v<T, std::string>) {
+    auto v = node->value<std::string>();
+    if (!v) {
+      throw std::runtime_error(std::string(section) + "." + key + " must be a string");
+    }
+    out = *v;
+  } else {
+    auto v = node->value<int64_t>();
+    if (!v || *v < 0 || static_cast<uint64_t>(*v) > std::numeric_limits<T>::max()) {
+      throw std::runtime_error(std::string(section) + "." + key +
+                               " must be a non-negative integer in range");
+    }
+    out = static_cast<T>(*v);
+  }
+}
+
+}  // namespace
+
+Config loadConfig(const std::string& path) {
+  toml::table t;
+  try {
+    t = toml::parse_file(path);
+  } catch (const toml::parse_error& e) {
+    throw std::runtime_error("config " + path + ": " + std::string(e.description()) + " at line " +
+                             std::to_string(e.source().begin.line));
+  }
+  Config c;
+  read(t, "server", "s3_address", c.s3Address);
+  read(t, "server", "s3_port", c.s3Port);
+  read(t, "server", "admin_address", c.adminAddress);
+  read(t, "server", "admin_port", c.adminPort);
+  read(t, "server", "network_threads", c.networkThreads);
+  read(t, "server", "blocking_threads", c.blockingThreads);
+  read(t, "server", "max_header_bytes", c.maxHeaderBytes);
+  read(t, "server", "max_connections", c.maxConnections);
+  read(t, "server", "idle_timeout_ms", c.idleTimeoutMs);
+  read(t, "server", "header_timeout_ms", c.headerTimeoutMs);
+  read(t, "server", "body_stall_timeout_ms", c.bodyStallTimeoutMs);
+  read(t, "server", "shutdown_grace_ms", c.shutdownGraceMs);
+  read(t, "store", "data_dir", c.dataDir);
+  read(t, "store", "inline_threshold", c.inlineThreshold);
+  read(t, "store", "reserve_bytes", c.reserveBytes);
+  read(t, "store", "block_cache_bytes", c.blockCacheBytes);
+  read(t, "s3", "region", c.region);
+  read(t, "s3", "min_part_size", c.minPartSize);
+  if (const toml::array* domains = t.at_path("s3.domains").as_array()) {
+    c.domains.clear();
+    for (const auto& d : *domains) {
+      auto v = d.value<std::string>();
+      if (!v) {
+        throw std::runtime_error("s3.domains must be an array of strings");
+      }
+      c.domains.push_back(*v);
+    }
+  }
+  read(t, "log", "level", c.logLevel);
+  read(t, "log", "format", c.logFormat);
+  if (const toml::array* users = t["users"].as_array()) {
+    for (const auto& u : *users) {
+      const toml::table* ut = u.as_table();
+      if (!ut) {
+        throw std::runtime_error("[[users]] entries must be tables");
+      }
+      auth::Credential cred;
+      cred.user = ut->at_path("name").value_or(std::string());
+      cred.accessKey = ut->at_path("access_key").value_or(std::string());
+      cred.secretKey = ut->at_path("secret_key").value_or(std::string());
+      if (cred.user.empty() || cred.accessKey.empty() || cred.secretKey.empty()) {
+        throw std::runtime_error("each [[users]] entry needs name, access_key and secret_key");
+      }
+      c.users.push_back(std::move(cred));
+    }
+  }
+  return c;
+}
+
+}  // namespace ember::app

@@ -1,0 +1,48 @@
+#pragma once
+// emberd's configuration: one TOML file (every key optional, defaults below) plus command-line
+// overrides. docs/operations.md lists every key; etc/emberd.toml is the annotated example.
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "auth/sigv4.h"
+
+namespace ember::app {
+
+struct Config {
+  // [server]
+  std::string s3Address = "127.0.0.1";
+  uint16_t s3Port = 9000;
+  std::string adminAddress = "127.0.0.1";
+  uint16_t adminPort = 9001;
+  unsigned networkThreads = 0;      // 0 = number of cores
+  unsigned blockingThreads = 16;    // disk/RocksDB pool (fsync waits dominate, not CPU)
+  uint32_t maxHeaderBytes = 64 * 1024;
+  uint32_t maxConnections = 10'000;
+  uint32_t idleTimeoutMs = 60'000;
+  uint32_t headerTimeoutMs = 30'000;
+  uint32_t bodyStallTimeoutMs = 60'000;
+  uint32_t shutdownGraceMs = 10'000;
+  // [store]
+  std::string dataDir = "./ember-data";
+  uint64_t inlineThreshold = 64 * 1024;
+  uint64_t reserveBytes = 256ULL << 20;
+  uint64_t blockCacheBytes = 256ULL << 20;
+  // [s3]
+  std::string region = "us-east-1";
+  std::vector<std::string> domains = {"localhost"};
+  uint64_t minPartSize = 5ULL << 20;
+  // [[users]]
+  std::vector<auth::Credential> users;
+  // [log]
+  std::string logLevel = "info";
+  std::string logFormat = "text";   // "text" or "json"
+  // command line only
+  std::string portFile;
+};
+
+// Loads `path` (TOML). Throws std::runtime_error with a message naming the bad key.
+Config loadConfig(const std::string& path);
+
+}  // namespace ember::app

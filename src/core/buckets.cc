@@ -1,0 +1,55 @@
+// Bucket operations of the namespace core.
+#include <chrono>
+
+#include "core/namespace.h"
+
+namespace ember::core {
+
+namespace {
+int64_t nowMs() {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(
+             std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+}  // namespace
+
+Namespace::Namespace(store::ObjectStorePtr store, BlockingPool& pool, NamespaceOptions options)
+    : store_(std::move(store)), pool_(pool), options_(options) {}
+
+asio::awaitable<Status> Namespace::createBucket(std::string name, std::string owner,
+                                                std::string region) {
+  if (!validBucketName(name)) {
+    co_return makeError(Code::kInvalidBucketName, "The specified bucket is not valid.");
+  }
+  store::BucketRecord rec{name, nowMs(), owner, region};
+  co_return co_await offload(pool_, [this, rec]() -> Status {
+    Status s = store_->createBucket(rec);
+    if (s.code() == Code::kAlreadyExists) {
+      auto existing = store_->getBucket(rec.name);
+      if (existing && existing->owner == rec.owner) {
+        return makeError(Code::kAlreadyOwned, "Your previous request to create the named bucket "
+                                              "succeeded and you already own it.");
+      }
+    }
+    return s;
+  });
+}
+
+asio::awaitable<Result<BucketRecord>> Namespace::getBucket(std::string name) {
+  co_return co_await offload(pool_, [this, name] { return store_->getBucket(name); });
+}
+
+asio::awaitable<Status> Namespace::deleteBucket(std::string name) {
+  co_return co_await offload(pool_, [this, name] { return store_->deleteBucket(name); });
+}
+
+asio::awaitable<Result<std::vector<BucketRecord>>> Namespace::listBuckets() {
+  co_return co_await offload(pool_, [this] { return store_->listBuckets(); });
+}
+
+asio::awaitable<Status> Namespace::requireBucket(const std::string& bucket) {
+  auto b = co_await getBucket(bucket);
+  co_return b ? Status::ok() : b.error();
+}
+
+}  // namespace ember::core

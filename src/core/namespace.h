@@ -1,0 +1,124 @@
+#pragma once
+// The namespace core: buckets, objects, conditions, listing and multipart uploads, independent of
+// the wire protocol. The S3 adapter (src/s3) is its first caller and the Blob adapter its second.
+//
+// Every method is a coroutine that runs on the caller's executor and moves blocking store calls
+// to the BlockingPool. Errors are core Status codes; adapters map them through their own table.
+
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include <boost/asio/awaitable.hpp>
+
+#include "common/stream.h"
+#include "core/types.h"
+#include "io/offload.h"
+#include "store/object_store.h"
+
+namespace ember::core {
+
+struct NamespaceOptions {
+  uint64_t minPartSize = 5ULL << 20;      // every part but the last (S3: 5 MiB)
+  uint64_t maxPartSize = 5ULL << 30;      // 5 GiB
+  uint64_t maxPutSize = 5ULL << 30;       // single PUT / copy (S3: 5 GiB)
+  uint64_t maxObjectSize = 5ULL << 40;    // 5 TiB
+  uint32_t maxParts = 10'000;
+  size_t ioChunkBytes = 1 << 20;          // streaming unit between network and disk
+};
+
+// An open object version positioned on the byte range to return.
+struct ReadHandle {
+  std::unique_ptr<store::ObjectReader> reader;
+  uint64_t offset = 0;
+  uint64_t length = 0;
+  bool partial = false;        // a Range or partNumber selected part of the object
+  uint32_t partsCount = 0;     // multipart objects: number of parts
+  const ObjectRecord& record() const { return reader->record(); }
+};
+
+class Namespace {
+ public:
+  Namespace(store::ObjectStorePtr store, BlockingPool& pool, NamespaceOptions options = {});
+
+  // --- buckets ---
+  // Errors: kInvalidBucketName, kAlreadyOwned (same owner), kAlreadyExists.
+  asio::awaitable<Status> createBucket(std::string name, std::string owner, std::string region);
+  asio::awaitable<Result<BucketRecord>> getBucket(std::string name);
+  asio::awaitable<Status> deleteBucket(std::string name);
+  asio::awaitable<Result<std::vector<BucketRecord>>> listBuckets();
+
+  // --- objects ---
+  // Streams `body` to durable storage, verifies it, then commits atomically.
+  asio::awaitable<Result<ObjectRecord>> putObject(PutInput in, ByteSource& body);
+  // Evaluates conditions and the range; kNotModified / kPreconditionFailed / kInvalidRange.
+  asio::awaitable<Result<ReadHandle>> openRead(ReadInput in);
+  // Writes the handle's range to `sink` in ioChunkBytes pieces.
+  asio::awaitable<Status> streamRead(ReadHandle& handle, ByteSink& sink);
+  asio::awaitable<Result<ObjectRecord>> headObject(std::string bucket, std::string key);
+  // Deleting a missing key succeeds (S3 semantics); kNoSuchBucket if the bucket is missing.
+  asio::awaitable<Result<std::optional<ObjectRecord>>> deleteObject(std::string bucket,
+                                                                    std::string key,
+                                                                    Conditions conditions);
+  // Server-side copy (data is copied: versions never share extents). Returns the new record.
+  asio::awaitable<Result<ObjectRecord>> copyObject(CopyInput in);
+  asio::awaitable<Result<ListOutput>> list(ListInput in);
+
+  // --- multipart ---
+  asio::awaitable<Result<UploadRecord>> createUpload(UploadRecord upload);
+  asio::awaitable<Result<PartRecord>> uploadPart(PartInput in, ByteSource& body);
+  // Copies [range] of an existing object into a part.
+  asio::awaitable<Result<PartRecord>> uploadPartCopy(PartInput in, std::string srcBucket,
+                                                     std::string srcKey, Conditions srcConditions,
+                                                     std::optional<std::string> srcRange);
+  asio::awaitable<Result<ObjectRecord>> completeUpload(std::string bucket, std::string key,
+                                                       std::string uploadId,
+                                                       std::vector<CompletePart> parts,
+                                                       Conditions conditions);
+  asio::awaitable<Status> abortUpload(std::string bucket, std::string key, std::string uploadId);
+  asio::awaitable<Result<UploadRecord>> getUpload(std::string bucket, std::string key,
+                                                  std::string uploadId);
+  asio::awaitable<Result<std::vector<PartRecord>>> listParts(std::string uploadId,
+                                                             uint32_t afterPart, uint32_t max);
+  asio::awaitable<Result<ListUploadsOutput>> listUploads(ListUploadsInput in);
+
+  const NamespaceOptions& options() const { return options_; }
+  store::ObjectStore& store() { return *store_; }
+
+ private:
+  struct Written {
+    store::Extent extent;
+    Digests digests;
+  };
+  // Streams a body into a new extent, computing MD5 and the requested checksums.
+  // `sums` are computed (and returned in Digests); the caller decides which ones to store.
+  asio::awaitable<Result<Written>> writeBody(ByteSource& body, std::set<ChecksumAlgo> sums,
+                                             std::optional<uint64_t> expectedSize,
+                                             uint64_t maxSize);
+  asio::awaitable<Status> requireBucket(const std::string& bucket);
+
+  store::ObjectStorePtr store_;
+  BlockingPool& pool_;
+  NamespaceOptions options_;
+};
+
+// --- pure helpers (unit-tested without an io_context) ---
+
+// S3 bucket naming rules (also valid Blob container names when they contain no dots).
+bool validBucketName(std::string_view name);
+// Keys: 1..1024 bytes of valid UTF-8.
+Status validateKey(std::string_view key);
+// Read preconditions with S3's precedence. Returns kPreconditionFailed or kNotModified.
+Status checkReadConditions(const Conditions& c, const ObjectRecord& rec);
+// Write preconditions (If-Match / If-None-Match: *) against the current record (may be null).
+Status checkWriteConditions(const Conditions& c, const ObjectRecord* current);
+// Parses a single "bytes=" range against `size`. nullopt = serve the whole object (absent,
+// unparsable or multi-range headers are ignored, as S3 does). kInvalidRange when unsatisfiable.
+Result<std::optional<ByteRange>> parseRange(std::string_view header, uint64_t size);
+// True when the header list (comma separated, quoted or W/ ETags, or "*") matches `etag`.
+bool etagMatches(std::string_view headerValue, std::string_view etag);
+// New random 32-hex-char id.
+std::string newId();
+
+}  // namespace ember::core

@@ -1,0 +1,132 @@
+#pragma once
+// Protocol-neutral request and result types of the namespace core. Adapters (S3 now, Blob next)
+// translate wire requests into these and results back to the wire; nothing here knows either.
+
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <optional>
+#include <set>
+#include <string>
+#include <vector>
+
+#include "common/digest.h"
+#include "common/status.h"
+#include "store/object_store.h"
+
+namespace ember::core {
+
+using store::BucketRecord;
+using store::ContentHeaders;
+using store::ObjectRecord;
+using store::PartRecord;
+using store::StringPairs;
+using store::UploadRecord;
+
+// HTTP-style preconditions (RFC 7232) with the precedence S3 and Azure apply.
+struct Conditions {
+  std::optional<std::string> ifMatch;       // raw header: "*", or a list of (quoted) ETags
+  std::optional<std::string> ifNoneMatch;
+  std::optional<int64_t> ifModifiedSinceMs;
+  std::optional<int64_t> ifUnmodifiedSinceMs;
+  bool empty() const { return !ifMatch && !ifNoneMatch && !ifModifiedSinceMs && !ifUnmodifiedSinceMs; }
+};
+
+// Digests of a body, computed while it streams to disk.
+struct Digests {
+  uint64_t size = 0;
+  std::string md5;                              // raw 16 bytes, always computed
+  std::map<ChecksumAlgo, std::string> sums;     // raw digests for the requested algorithms
+};
+
+// Called after the whole body was received and before anything is committed: the adapter checks
+// Content-MD5, x-amz-checksum-* (header or trailer) and signed payload hashes here. A non-OK
+// status aborts the write; nothing becomes visible.
+using BodyVerifier = std::function<Status(const Digests&)>;
+
+struct PutInput {
+  std::string bucket;
+  std::string key;
+  std::string owner;
+  ContentHeaders content;
+  StringPairs userMeta;
+  Conditions conditions;                 // If-Match / If-None-Match on write
+  std::set<ChecksumAlgo> checksums;      // algorithms to compute and store
+  std::set<ChecksumAlgo> verifyOnly;     // computed for `verify` only (e.g. signed payload hash)
+  std::optional<uint64_t> expectedSize;  // Content-Length (decoded), if known
+  BodyVerifier verify;
+};
+
+struct ByteRange {
+  uint64_t first = 0;
+  uint64_t length = 0;
+};
+
+struct ReadInput {
+  std::string bucket;
+  std::string key;
+  Conditions conditions;
+  std::optional<std::string> range;  // raw Range header ("bytes=0-99")
+  std::optional<uint32_t> partNumber;
+};
+
+enum class MetadataDirective { kCopy, kReplace };
+
+struct CopyInput {
+  std::string srcBucket;
+  std::string srcKey;
+  Conditions srcConditions;   // x-amz-copy-source-if-*
+  PutInput dst;               // destination; content/userMeta used only with kReplace
+  MetadataDirective directive = MetadataDirective::kCopy;
+};
+
+struct ListInput {
+  std::string bucket;
+  std::string prefix;
+  std::string delimiter;
+  std::string startAfter;     // exclusive: V1 marker, V2 start-after or continuation
+  uint32_t maxKeys = 1000;
+};
+
+struct ListOutput {
+  std::vector<ObjectRecord> objects;     // extents/userMeta may be absent
+  std::vector<std::string> commonPrefixes;
+  bool truncated = false;
+  std::string nextMarker;                // last key or prefix returned, when truncated
+};
+
+struct ListUploadsInput {
+  std::string bucket;
+  std::string prefix;
+  std::string delimiter;
+  std::string keyMarker;
+  std::string uploadIdMarker;
+  uint32_t maxUploads = 1000;
+};
+
+struct ListUploadsOutput {
+  std::vector<UploadRecord> uploads;
+  std::vector<std::string> commonPrefixes;
+  bool truncated = false;
+  std::string nextKeyMarker;
+  std::string nextUploadIdMarker;
+};
+
+struct CompletePart {
+  uint32_t number = 0;
+  std::string etag;           // as sent (quotes stripped by the adapter)
+  StringPairs checksums;      // algorithm -> base64, as sent
+};
+
+struct PartInput {
+  std::string bucket;
+  std::string key;
+  std::string uploadId;
+  uint32_t partNumber = 0;
+  std::set<ChecksumAlgo> checksums;
+  std::set<ChecksumAlgo> verifyOnly;
+  std::optional<uint64_t> expectedSize;
+  BodyVerifier verify;
+};
+
+}  // namespace ember::core

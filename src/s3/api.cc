@@ -1,0 +1,248 @@
+// S3 request pipeline: addressing -> operation -> SigV4 -> handler; errors via the S3 table.
+#include "s3/api.h"
+
+#include <spdlog/spdlog.h>
+
+#include "common/metrics.h"
+#include "common/time_util.h"
+#include "s3/context.h"
+#include "s3/errors.h"
+
+namespace ember::s3 {
+
+struct S3Api::Impl {
+  core::Namespace& ns;
+  S3Options options;
+  std::map<std::string, auth::Credential, std::less<>> byKey;
+  auth::CredentialLookup lookup;
+
+  Impl(core::Namespace& n, S3Options o) : ns(n), options(std::move(o)) {
+    for (const auto& u : options.users) {
+      byKey.emplace(u.accessKey, u);
+    }
+    lookup = [this](std::string_view ak) -> const auth::Credential* {
+      auto it = byKey.find(ak);
+      return it == byKey.end() ? nullptr : &it->second;
+    };
+  }
+
+  asio::awaitable<void> handle(http::Request& req, http::RequestBody& body,
+                               http::ResponseWriter& out);
+};
+
+namespace {
+
+enum class Op {
+  kListBuckets, kCreateBucket, kHeadBucket, kDeleteBucket, kGetBucketLocation,
+  kGetBucketVersioning, kGetAcl, kListObjects, kListObjectsV2, kDeleteObjects, kListUploads,
+  kPutObject, kCopyObject, kGetObject, kHeadObject, kDeleteObject, kCreateMultipart,
+  kUploadPart, kUploadPartCopy, kCompleteMultipart, kAbortMultipart, kListParts,
+  kNotImplemented, kMethodNotAllowed,
+};
+
+const char* opName(Op op) {
+  static const char* kNames[] = {
+      "ListBuckets", "CreateBucket", "HeadBucket", "DeleteBucket", "GetBucketLocation",
+      "GetBucketVersioning", "GetAcl", "ListObjects", "ListObjectsV2", "DeleteObjects",
+      "ListMultipartUploads", "PutObject", "CopyObject", "GetObject", "HeadObject",
+      "DeleteObject", "CreateMultipartUpload", "UploadPart", "UploadPartCopy",
+      "CompleteMultipartUpload", "AbortMultipartUpload", "ListParts", "NotImplemented",
+      "MethodNotAllowed"};
+  return kNames[static_cast<int>(op)];
+}
+
+// Sub-resources that select operations we do not implement yet.
+bool unsupportedSubresource(const Ctx& c) {
+  static const char* kUnsupported[] = {
+      "policy", "cors", "lifecycle", "website", "tagging", "replication", "logging",
+      "notification", "encryption", "object-lock", "retention", "legal-hold", "accelerate",
+      "requestPayment", "inventory", "analytics", "metrics", "intelligent-tiering",
+      "ownershipControls", "publicAccessBlock", "versions", "torrent", "restore", "select",
+      "attributes", "policyStatus"};
+  for (const char* q : kUnsupported) {
+    if (c.hasQuery(q)) {
+      return true;
+    }
+  }
+  return false;
+}
+
+Op classify(const Ctx& c) {
+  const std::string& m = c.req.method;
+  if (c.bucket.empty()) {
+    return m == "GET" ? Op::kListBuckets : Op::kMethodNotAllowed;
+  }
+  if (unsupportedSubresource(c)) {
+    return Op::kNotImplemented;
+  }
+  if (c.key.empty()) {
+    if (m == "PUT") {
+      return c.hasQuery("acl") || c.hasQuery("versioning") ? Op::kNotImplemented
+                                                             : Op::kCreateBucket;
+    }
+    if (m == "GET") {
+      if (c.hasQuery("location")) return Op::kGetBucketLocation;
+      if (c.hasQuery("versioning")) return Op::kGetBucketVersioning;
+      if (c.hasQuery("acl")) return Op::kGetAcl;
+      if (c.hasQuery("uploads")) return Op::kListUploads;
+      if (c.queryValue("list-type") == "2") return Op::kListObjectsV2;
+      return Op::kListObjects;
+    }
+    if (m == "HEAD") return Op::kHeadBucket;
+    if (m == "DELETE") return Op::kDeleteBucket;
+    if (m == "POST" && c.hasQuery("delete")) return Op::kDeleteObjects;
+    return Op::kMethodNotAllowed;
+  }
+  bool copy = c.req.headers.has("x-amz-copy-source");
+  if (m == "PUT") {
+    if (c.hasQuery("acl")) return Op::kNotImplemented;
+    if (c.hasQuery("uploadId") || c.hasQuery("partNumber")) {
+      return copy ? Op::kUploadPartCopy : Op::kUploadPart;
+    }
+    return copy ? Op::kCopyObject : Op::kPutObject;
+  }
+  if (m == "GET") {
+    if (c.hasQuery("acl")) return Op::kGetAcl;
+    return c.hasQuery("uploadId") ? Op::kListParts : Op::kGetObject;
+  }
+  if (m == "HEAD") return Op::kHeadObject;
+  if (m == "DELETE") return c.hasQuery("uploadId") ? Op::kAbortMultipart : Op::kDeleteObject;
+  if (m == "POST") {
+    if (c.hasQuery("uploads")) return Op::kCreateMultipart;
+    if (c.hasQuery("uploadId")) return Op::kCompleteMultipart;
+  }
+  return Op::kMethodNotAllowed;
+}
+
+asio::awaitable<Status> dispatch(Op op, Ctx& c) {
+  switch (op) {
+    case Op::kListBuckets: return listBuckets(c);
+    case Op::kCreateBucket: return createBucket(c);
+    case Op::kHeadBucket: return headBucket(c);
+    case Op::kDeleteBucket: return deleteBucket(c);
+    case Op::kGetBucketLocation: return getBucketLocation(c);
+    case Op::kGetBucketVersioning: return getBucketVersioning(c);
+    case Op::kGetAcl: return getAcl(c);
+    case Op::kListObjects: return listObjects(c, false);
+    case Op::kListObjectsV2: return listObjects(c, true);
+    case Op::kDeleteObjects: return deleteObjects(c);
+    case Op::kListUploads: return listUploads(c);
+    case Op::kPutObject: return putObject(c);
+    case Op::kCopyObject: return copyObject(c);
+    case Op::kGetObject: return getObject(c, false);
+    case Op::kHeadObject: return getObject(c, true);
+    case Op::kDeleteObject: return deleteObject(c);
+    case Op::kCreateMultipart: return createMultipart(c);
+    case Op::kUploadPart: return uploadPart(c);
+    case Op::kUploadPartCopy: return uploadPartCopy(c);
+    case Op::kCompleteMultipart: return completeMultipart(c);
+    case Op::kAbortMultipart: return abortMultipart(c);
+    case Op::kListParts: return listParts(c);
+    case Op::kNotImplemented: break;
+    case Op::kMethodNotAllowed: return sendError(c, makeError(Code::kMethodNotAllowed));
+  }
+  return sendError(c, makeError(Code::kNotImplemented));
+}
+
+// Splits the query string into decoded (name, value) pairs.
+Status parseQuery(std::string_view q, std::multimap<std::string, std::string>& out) {
+  while (!q.empty()) {
+    size_t amp = q.find('&');
+    std::string_view item = q.substr(0, amp);
+    q = amp == std::string_view::npos ? std::string_view() : q.substr(amp + 1);
+    if (item.empty()) {
+      continue;
+    }
+    size_t eq = item.find('=');
+    auto name = auth::uriDecode(item.substr(0, eq));
+    auto value = auth::uriDecode(eq == std::string_view::npos ? std::string_view()
+                                                              : item.substr(eq + 1));
+    if (!name || !value) {
+      return makeError(Code::kInvalidArgument, "malformed query string");
+    }
+    out.emplace(std::move(*name), std::move(*value));
+  }
+  return Status::ok();
+}
+
+// Virtual-hosted-style: Host "<bucket>.<domain>[:port]" selects the bucket; else path style.
+Status route(Ctx& c) {
+  std::string_view host = c.req.headers.get("host");
+  if (size_t colon = host.rfind(':'); colon != std::string_view::npos &&
+                                      host.find(']') == std::string_view::npos) {
+    host = host.substr(0, colon);
+  }
+  std::string vhostBucket;
+  for (const std::string& d : c.options.domains) {
+    if (host.size() > d.size() + 1 && host.ends_with(d) && host[host.size() - d.size() - 1] == '.') {
+      vhostBucket = toLower(host.substr(0, host.size() - d.size() - 1));
+      break;
+    }
+  }
+  auto path = auth::uriDecode(c.req.path);
+  if (!path) {
+    return makeError(Code::kInvalidArgument, "malformed request path");
+  }
+  std::string_view p = *path;
+  if (p.empty() || p.front() != '/') {
+    return makeError(Code::kInvalidArgument, "request path must start with '/'");
+  }
+  p.remove_prefix(1);
+  if (!vhostBucket.empty()) {
+    c.bucket = vhostBucket;
+    c.key = std::string(p);
+  } else {
+    size_t slash = p.find('/');
+    c.bucket = std::string(p.substr(0, slash));
+    c.key = slash == std::string_view::npos ? std::string() : std::string(p.substr(slash + 1));
+  }
+  return parseQuery(c.req.query, c.query);
+}
+
+}  // namespace
+
+asio::awaitable<void> S3Api::Impl::handle(http::Request& req, http::RequestBody& body,
+                                          http::ResponseWriter& out) {
+  Ctx c{req, body, out, ns, options, {}, {}, {}, {}};
+  Status routed = route(c);
+  if (!routed) {
+    (co_await sendError(c, routed)).ignoreError();
+    co_return;
+  }
+  Op op = classify(c);
+  auto authn = auth::verifySigV4(
+      auth::SigV4Input{req.method, req.path, req.query, req.headers, nowSeconds()}, lookup);
+  if (!authn) {
+    spdlog::debug("{} {} auth failed: {}", req.requestId, opName(op), authn.error().toString());
+    (co_await sendError(c, authn.error())).ignoreError();
+    co_return;
+  }
+  c.auth = std::move(*authn);
+  if (c.auth.anonymous) {
+    (co_await sendError(c, makeError(Code::kUnauthenticated, "Access Denied"))).ignoreError();
+    co_return;
+  }
+  static auto& opsFamily = metrics::Registry::global();
+  auto& counter = opsFamily.counter("ember_s3_operations_total", "S3 operations by type",
+                                    {{"op", opName(op)}});
+  counter.inc();
+  Status s = co_await dispatch(op, c);
+  if (!s) {
+    spdlog::debug("{} {} response write failed: {}", req.requestId, opName(op), s.toString());
+  }
+}
+
+S3Api::S3Api(core::Namespace& ns, S3Options options)
+    : impl_(std::make_shared<Impl>(ns, std::move(options))) {}
+
+S3Api::~S3Api() = default;
+
+http::Handler S3Api::handler() {
+  auto impl = impl_;
+  return [impl](http::Request& req, http::RequestBody& body,
+                http::ResponseWriter& out) -> asio::awaitable<void> {
+    co_await impl->handle(req, body, out);
+  };
+}
+
+}  // namespace ember::s3

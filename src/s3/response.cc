@@ -1,0 +1,84 @@
+// Response helpers shared by the S3 operation handlers.
+#include <spdlog/spdlog.h>
+
+#include "s3/context.h"
+#include "s3/errors.h"
+
+namespace ember::s3 {
+
+std::string Ctx::resource() const {
+  if (bucket.empty()) {
+    return "/";
+  }
+  return key.empty() ? "/" + bucket : "/" + bucket + "/" + key;
+}
+
+std::string quoteEtag(std::string_view etag) { return "\"" + std::string(etag) + "\""; }
+
+namespace {
+http::Response baseResponse(Ctx& c, int status) {
+  http::Response r;
+  r.status = status;
+  r.headers.add("x-amz-request-id", c.req.requestId);
+  r.headers.add("x-amz-id-2", c.req.requestId);
+  return r;
+}
+}  // namespace
+
+asio::awaitable<Status> sendError(Ctx& c, const Status& s) {
+  S3Error e = s3ErrorFor(s.code());
+  if (e.httpStatus >= 500) {
+    spdlog::warn("{} {} {}: {}", c.req.requestId, c.req.method, c.req.target, s.toString());
+  }
+  if (c.out.started()) {
+    // Too late for an error document: the only honest signal left is closing the connection.
+    c.out.closeAfter();
+    co_return s;
+  }
+  http::Response r = baseResponse(c, e.httpStatus);
+  if (e.httpStatus == 304 || c.req.method == "HEAD") {
+    co_return co_await c.out.respond(std::move(r), "");
+  }
+  r.headers.add("Content-Type", "application/xml");
+  std::string body = renderErrorXml(e, s.message(), c.resource(), c.req.requestId);
+  co_return co_await c.out.respond(std::move(r), body);
+}
+
+asio::awaitable<Status> sendXml(Ctx& c, int status, std::string body, http::Headers extra) {
+  http::Response r = baseResponse(c, status);
+  for (auto& f : extra.fields()) {
+    r.headers.add(f.name, f.value);
+  }
+  r.headers.add("Content-Type", "application/xml");
+  co_return co_await c.out.respond(std::move(r), body);
+}
+
+asio::awaitable<Status> sendEmpty(Ctx& c, int status, http::Headers extra) {
+  http::Response r = baseResponse(c, status);
+  for (auto& f : extra.fields()) {
+    r.headers.add(f.name, f.value);
+  }
+  co_return co_await c.out.respond(std::move(r), "");
+}
+
+asio::awaitable<Result<std::string>> readSmallBody(Ctx& c) {
+  if (c.req.contentLength && *c.req.contentLength > c.options.maxXmlBodyBytes) {
+    co_return unexpected(Code::kMalformedXml, "request body too large");
+  }
+  std::string out;
+  char buf[16 * 1024];
+  for (;;) {
+    auto n = co_await c.body.read(std::span<char>(buf, sizeof(buf)));
+    EMBER_CO_TRY(n);
+    if (*n == 0) {
+      break;
+    }
+    out.append(buf, *n);
+    if (out.size() > c.options.maxXmlBodyBytes) {
+      co_return unexpected(Code::kMalformedXml, "request body too large");
+    }
+  }
+  co_return out;
+}
+
+}  // namespace ember::s3
