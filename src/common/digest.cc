@@ -77,6 +77,21 @@ std::string digestOneShot(const EVP_MD* md, std::string_view data) {
   return out;
 }
 
+std::string hmacOneShot(const EVP_MD* md, std::string_view key, std::string_view data) {
+  std::string out(EVP_MAX_MD_SIZE, '\0');
+  unsigned int len = 0;
+  // An empty key must still be a valid pointer for OpenSSL.
+  static const char kEmpty = 0;
+  const void* keyPtr = key.empty() ? &kEmpty : key.data();
+  if (HMAC(md, keyPtr, static_cast<int>(key.size()),
+           reinterpret_cast<const unsigned char*>(data.data()), data.size(),
+           reinterpret_cast<unsigned char*>(out.data()), &len) == nullptr) {
+    std::abort();  // only fails on allocation failure
+  }
+  out.resize(len);
+  return out;
+}
+
 // ---- CRC tables (slicing-by-8, reflected polynomials) -------------------------------------------
 
 template <typename T>
@@ -347,18 +362,11 @@ std::string sha256Raw(std::string_view data) { return digestOneShot(mdSha256(), 
 std::string sha256Hex(std::string_view data) { return hexEncode(sha256Raw(data)); }
 
 std::string hmacSha256Raw(std::string_view key, std::string_view data) {
-  std::string out(EVP_MAX_MD_SIZE, '\0');
-  unsigned int len = 0;
-  // An empty key must still be a valid pointer for OpenSSL.
-  static const char kEmpty = 0;
-  const void* keyPtr = key.empty() ? &kEmpty : key.data();
-  if (HMAC(mdSha256(), keyPtr, static_cast<int>(key.size()),
-           reinterpret_cast<const unsigned char*>(data.data()), data.size(),
-           reinterpret_cast<unsigned char*>(out.data()), &len) == nullptr) {
-    std::abort();  // only fails on allocation failure
-  }
-  out.resize(len);
-  return out;
+  return hmacOneShot(mdSha256(), key, data);
+}
+
+std::string hmacSha1Raw(std::string_view key, std::string_view data) {
+  return hmacOneShot(mdSha1(), key, data);
 }
 
 std::optional<ChecksumAlgo> parseChecksumAlgo(std::string_view name) {

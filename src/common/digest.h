@@ -1,6 +1,7 @@
 #pragma once
 // Digests, checksums and encodings used by the protocols: MD5 (ETags, Content-MD5), SHA-1/SHA-256,
-// HMAC-SHA256 (SigV4, SharedKey), CRC32 / CRC32C / CRC64NVME (x-amz-checksum-*), hex, base64.
+// HMAC-SHA256 (SigV4, SharedKey), HMAC-SHA1 (SigV2), CRC32 / CRC32C / CRC64NVME
+// (x-amz-checksum-*), hex, base64.
 // Pure functions and small incremental hashers; no I/O.
 
 #include <cstdint>
@@ -22,7 +23,8 @@ Result<std::string> base64Decode(std::string_view b64);      // strict (padding 
 std::string md5Raw(std::string_view data);                   // 16 bytes
 std::string sha256Raw(std::string_view data);                // 32 bytes
 std::string sha256Hex(std::string_view data);
-std::string hmacSha256Raw(std::string_view key, std::string_view data);
+std::string hmacSha256Raw(std::string_view key, std::string_view data);  // 32 bytes
+std::string hmacSha1Raw(std::string_view key, std::string_view data);    // 20 bytes (SigV2 only)
 
 enum class ChecksumAlgo { kCRC32, kCRC32C, kCRC64NVME, kSHA1, kSHA256, kMD5 };
 

@@ -201,6 +201,32 @@ TEST(DigestTest, HmacWithEmptyKeyAndData) {
             "b613679a0814d9ec772f95d778c35fc5ff1697c493715653c6c712144292c5ad");
 }
 
+TEST(DigestTest, HmacSha1Rfc2202) {
+  std::string key4;
+  for (int i = 1; i <= 25; ++i) {
+    key4.push_back(static_cast<char>(i));
+  }
+  const HmacVector vectors[] = {
+      {std::string(20, '\x0b'), "Hi There", "b617318655057264e28bc0b6fb378c8ef146be00"},
+      {"Jefe", "what do ya want for nothing?", "effcdf6ae5eb2fa2d27416d5f184df9c259a7c79"},
+      {std::string(20, '\xaa'), std::string(50, '\xdd'),
+       "125d7342b9ac11cd91a39af48aa17b4f63f175d3"},
+      {key4, std::string(50, '\xcd'), "4c9007f4026250c6bc8414f9bf50c86c2d7235da"},
+      {std::string(20, '\x0c'), "Test With Truncation",
+       "4c1a03424b55e07fe7f27be1d58bb9324a9a5a04"},
+      {std::string(80, '\xaa'), "Test Using Larger Than Block-Size Key - Hash Key First",
+       "aa4ae5e15272d00e95705637ce8a3b55ed402112"},
+      {std::string(80, '\xaa'),
+       "Test Using Larger Than Block-Size Key and Larger Than One Block-Size Data",
+       "e8e99d0f45237d786d6bbaa7965c7808bbff1a91"},
+  };
+  for (const auto& v : vectors) {
+    EXPECT_EQ(hexOf(hmacSha1Raw(v.key, v.data)), v.expectHex);
+  }
+  EXPECT_EQ(hmacSha1Raw("k", "d").size(), 20u);
+  EXPECT_EQ(hexOf(hmacSha1Raw("", "")), "fbdb1d1b18aa6c08324b7d64b71fb76370690e1d");
+}
+
 // ---- CRCs ---------------------------------------------------------------------------------------
 
 TEST(CrcTest, CheckValues) {

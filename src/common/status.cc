@@ -20,6 +20,10 @@ std::string_view codeName(Code code) {
     case Code::kInvalidBucketName: return "InvalidBucketName";
     case Code::kInvalidKey: return "InvalidKey";
     case Code::kInvalidRange: return "InvalidRange";
+    case Code::kInvalidPartNumber: return "InvalidPartNumber";
+    case Code::kMetadataTooLarge: return "MetadataTooLarge";
+    case Code::kInvalidDigest: return "InvalidDigest";
+    case Code::kAuthQueryMalformed: return "AuthQueryMalformed";
     case Code::kInvalidPart: return "InvalidPart";
     case Code::kInvalidPartOrder: return "InvalidPartOrder";
     case Code::kEntityTooSmall: return "EntityTooSmall";

@@ -26,6 +26,10 @@ enum class Code : int {
   kInvalidBucketName,
   kInvalidKey,          // key too long or not valid UTF-8
   kInvalidRange,        // a Range that does not overlap the object (416)
+  kInvalidPartNumber,   // a partNumber read beyond the object's parts (416)
+  kMetadataTooLarge,    // user metadata over the limit
+  kInvalidDigest,       // a Content-MD5 / checksum header that is not well-formed
+  kAuthQueryMalformed,  // presigned-URL query parameters malformed
   kInvalidPart,         // CompleteMultipartUpload names a part that is missing or whose ETag differs
   kInvalidPartOrder,
   kEntityTooSmall,      // a non-final part below the minimum part size

@@ -22,6 +22,10 @@ asio::awaitable<Status> Namespace::createBucket(std::string name, std::string ow
     co_return makeError(Code::kInvalidBucketName, "The specified bucket is not valid.");
   }
   store::BucketRecord rec{name, nowMs(), owner, region};
+  {
+    std::unique_lock lock(bucketsMu_);
+    ++bucketGen_;  // a racing miss must not cache a stale "absent -> present" answer either way
+  }
   co_return co_await offload(pool_, [this, rec]() -> Status {
     Status s = store_->createBucket(rec);
     if (s.code() == Code::kAlreadyExists) {
@@ -36,11 +40,32 @@ asio::awaitable<Status> Namespace::createBucket(std::string name, std::string ow
 }
 
 asio::awaitable<Result<BucketRecord>> Namespace::getBucket(std::string name) {
-  co_return co_await offload(pool_, [this, name] { return store_->getBucket(name); });
+  uint64_t gen;
+  {
+    std::shared_lock lock(bucketsMu_);
+    if (auto it = buckets_.find(name); it != buckets_.end()) {
+      co_return it->second;
+    }
+    gen = bucketGen_;
+  }
+  auto rec = co_await offload(pool_, [this, name] { return store_->getBucket(name); });
+  if (rec) {
+    std::unique_lock lock(bucketsMu_);
+    if (gen == bucketGen_) {
+      buckets_.emplace(name, *rec);
+    }
+  }
+  co_return rec;
 }
 
 asio::awaitable<Status> Namespace::deleteBucket(std::string name) {
-  co_return co_await offload(pool_, [this, name] { return store_->deleteBucket(name); });
+  Status s = co_await offload(pool_, [this, name] { return store_->deleteBucket(name); });
+  if (s) {
+    std::unique_lock lock(bucketsMu_);
+    ++bucketGen_;
+    buckets_.erase(name);
+  }
+  co_return s;
 }
 
 asio::awaitable<Result<std::vector<BucketRecord>>> Namespace::listBuckets() {

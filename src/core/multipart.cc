@@ -92,17 +92,11 @@ asio::awaitable<Result<PartRecord>> Namespace::uploadPartCopy(PartInput in, std:
   }
   EMBER_CO_TRY(cond);
   if (srcRange) {
-    // x-amz-copy-source-range must be a well-formed, satisfiable "bytes=first-last".
-    auto r = parseRange(*srcRange, src->record().size);
-    if (!r || !*r || srcRange->find("-") == srcRange->size() - 1 ||
-        srcRange->starts_with("bytes=-")) {
-      co_return unexpected(Code::kInvalidArgument,
-                           "The x-amz-copy-source-range value must be of the form "
-                           "bytes=first-last where first and last are the zero-based offsets of "
-                           "the first and last bytes to copy");
-    }
-    src->offset = (*r)->first;
-    src->length = (*r)->length;
+    // x-amz-copy-source-range must be exactly "bytes=first-last" inside the source object.
+    auto r = parseCopyRange(*srcRange, src->record().size);
+    EMBER_CO_TRY(r);
+    src->offset = r->first;
+    src->length = r->length;
   }
   // Stream the source range through a ByteSource adapter into the normal part path.
   class RangeSource : public ByteSource {

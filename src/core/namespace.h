@@ -7,6 +7,8 @@
 
 #include <memory>
 #include <optional>
+#include <shared_mutex>
+#include <unordered_map>
 #include <string>
 #include <vector>
 
@@ -101,6 +103,13 @@ class Namespace {
   store::ObjectStorePtr store_;
   BlockingPool& pool_;
   NamespaceOptions options_;
+
+  // Bucket records are few and every request needs one (existence, owner): they are cached here,
+  // filled on first lookup and updated by createBucket/deleteBucket, the only writers. A lookup
+  // that raced with a delete does not re-insert (bucketGen_ changed).
+  std::shared_mutex bucketsMu_;
+  std::unordered_map<std::string, BucketRecord> buckets_;
+  uint64_t bucketGen_ = 0;
 };
 
 // --- pure helpers (unit-tested without an io_context) ---
@@ -116,6 +125,8 @@ Status checkWriteConditions(const Conditions& c, const ObjectRecord* current);
 // Parses a single "bytes=" range against `size`. nullopt = serve the whole object (absent,
 // unparsable or multi-range headers are ignored, as S3 does). kInvalidRange when unsatisfiable.
 Result<std::optional<ByteRange>> parseRange(std::string_view header, uint64_t size);
+// x-amz-copy-source-range: strictly "bytes=first-last" with last < size. kInvalidArgument else.
+Result<ByteRange> parseCopyRange(std::string_view header, uint64_t size);
 // True when the header list (comma separated, quoted or W/ ETags, or "*") matches `etag`.
 bool etagMatches(std::string_view headerValue, std::string_view etag);
 // New random 32-hex-char id.

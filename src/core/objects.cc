@@ -171,12 +171,14 @@ asio::awaitable<Result<ReadHandle>> Namespace::openRead(ReadInput in) {
     uint32_t pn = *in.partNumber;
     if (rec.partSizes.empty()) {
       if (pn != 1) {
-        co_return unexpected(Code::kInvalidPart, "The requested partnumber is not satisfiable");
+        co_return unexpected(Code::kInvalidPartNumber,
+                             "The requested partnumber is not satisfiable");
       }
       h.partial = false;
     } else {
       if (pn < 1 || pn > rec.partSizes.size()) {
-        co_return unexpected(Code::kInvalidPart, "The requested partnumber is not satisfiable");
+        co_return unexpected(Code::kInvalidPartNumber,
+                             "The requested partnumber is not satisfiable");
       }
       for (uint32_t i = 0; i + 1 < pn; ++i) {
         h.offset += rec.partSizes[i];

@@ -208,6 +208,36 @@ Result<std::optional<ByteRange>> parseRange(std::string_view header, uint64_t si
   return std::optional<ByteRange>(ByteRange{first, last - first + 1});
 }
 
+Result<ByteRange> parseCopyRange(std::string_view header, uint64_t size) {
+  auto bad = [&] {
+    return unexpected(Code::kInvalidArgument,
+                      "The x-amz-copy-source-range value must be of the form bytes=first-last "
+                      "where first and last are the zero-based offsets of the first and last "
+                      "bytes to copy, within the source object of size " +
+                          std::to_string(size));
+  };
+  std::string_view h = trimBlanks(header);
+  if (!h.starts_with("bytes=")) {
+    return bad();
+  }
+  h.remove_prefix(6);
+  size_t dash = h.find('-');
+  if (dash == std::string_view::npos || dash == 0 || dash + 1 == h.size()) {
+    return bad();
+  }
+  uint64_t first = 0;
+  uint64_t last = 0;
+  std::string_view a = h.substr(0, dash);
+  std::string_view b = h.substr(dash + 1);
+  auto [pa, ea] = std::from_chars(a.data(), a.data() + a.size(), first);
+  auto [pb, eb] = std::from_chars(b.data(), b.data() + b.size(), last);
+  if (ea != std::errc() || eb != std::errc() || pa != a.data() + a.size() ||
+      pb != b.data() + b.size() || last < first || last >= size) {
+    return bad();
+  }
+  return ByteRange{first, last - first + 1};
+}
+
 std::string newId() {
   thread_local std::mt19937_64 rng{std::random_device{}()};
   static constexpr char kHex[] = "0123456789abcdef";

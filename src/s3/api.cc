@@ -3,6 +3,7 @@
 
 #include <spdlog/spdlog.h>
 
+#include "auth/sigv2.h"
 #include "common/metrics.h"
 #include "common/time_util.h"
 #include "s3/context.h"
@@ -34,7 +35,7 @@ namespace {
 
 enum class Op {
   kListBuckets, kCreateBucket, kHeadBucket, kDeleteBucket, kGetBucketLocation,
-  kGetBucketVersioning, kGetAcl, kListObjects, kListObjectsV2, kDeleteObjects, kListUploads,
+  kGetBucketVersioning, kGetAcl, kGetSubresource, kListObjects, kListObjectsV2, kDeleteObjects, kListUploads,
   kPutObject, kCopyObject, kGetObject, kHeadObject, kDeleteObject, kCreateMultipart,
   kUploadPart, kUploadPartCopy, kCompleteMultipart, kAbortMultipart, kListParts,
   kNotImplemented, kMethodNotAllowed,
@@ -43,7 +44,7 @@ enum class Op {
 const char* opName(Op op) {
   static const char* kNames[] = {
       "ListBuckets", "CreateBucket", "HeadBucket", "DeleteBucket", "GetBucketLocation",
-      "GetBucketVersioning", "GetAcl", "ListObjects", "ListObjectsV2", "DeleteObjects",
+      "GetBucketVersioning", "GetAcl", "GetSubresource", "ListObjects", "ListObjectsV2", "DeleteObjects",
       "ListMultipartUploads", "PutObject", "CopyObject", "GetObject", "HeadObject",
       "DeleteObject", "CreateMultipartUpload", "UploadPart", "UploadPartCopy",
       "CompleteMultipartUpload", "AbortMultipartUpload", "ListParts", "NotImplemented",
@@ -67,13 +68,24 @@ bool unsupportedSubresource(const Ctx& c) {
   return false;
 }
 
+bool knownSubresource(const Ctx& c) {
+  for (const auto& [name, value] : c.query) {
+    if (subresourceAnswer(name, !c.key.empty())) {
+      return true;
+    }
+  }
+  return false;
+}
+
 Op classify(const Ctx& c) {
   const std::string& m = c.req.method;
   if (c.bucket.empty()) {
     return m == "GET" ? Op::kListBuckets : Op::kMethodNotAllowed;
   }
   if (unsupportedSubresource(c)) {
-    return Op::kNotImplemented;
+    // Reading a configuration Ember does not have answers like an unconfigured S3 bucket;
+    // changing one is not implemented.
+    return m == "GET" && knownSubresource(c) ? Op::kGetSubresource : Op::kNotImplemented;
   }
   if (c.key.empty()) {
     if (m == "PUT") {
@@ -116,32 +128,34 @@ Op classify(const Ctx& c) {
 
 asio::awaitable<Status> dispatch(Op op, Ctx& c) {
   switch (op) {
-    case Op::kListBuckets: return listBuckets(c);
-    case Op::kCreateBucket: return createBucket(c);
-    case Op::kHeadBucket: return headBucket(c);
-    case Op::kDeleteBucket: return deleteBucket(c);
-    case Op::kGetBucketLocation: return getBucketLocation(c);
-    case Op::kGetBucketVersioning: return getBucketVersioning(c);
-    case Op::kGetAcl: return getAcl(c);
-    case Op::kListObjects: return listObjects(c, false);
-    case Op::kListObjectsV2: return listObjects(c, true);
-    case Op::kDeleteObjects: return deleteObjects(c);
-    case Op::kListUploads: return listUploads(c);
-    case Op::kPutObject: return putObject(c);
-    case Op::kCopyObject: return copyObject(c);
-    case Op::kGetObject: return getObject(c, false);
-    case Op::kHeadObject: return getObject(c, true);
-    case Op::kDeleteObject: return deleteObject(c);
-    case Op::kCreateMultipart: return createMultipart(c);
-    case Op::kUploadPart: return uploadPart(c);
-    case Op::kUploadPartCopy: return uploadPartCopy(c);
-    case Op::kCompleteMultipart: return completeMultipart(c);
-    case Op::kAbortMultipart: return abortMultipart(c);
-    case Op::kListParts: return listParts(c);
+    case Op::kListBuckets: co_return co_await listBuckets(c);
+    case Op::kCreateBucket: co_return co_await createBucket(c);
+    case Op::kHeadBucket: co_return co_await headBucket(c);
+    case Op::kDeleteBucket: co_return co_await deleteBucket(c);
+    case Op::kGetBucketLocation: co_return co_await getBucketLocation(c);
+    case Op::kGetBucketVersioning: co_return co_await getBucketVersioning(c);
+    case Op::kGetAcl: co_return co_await getAcl(c);
+    case Op::kGetSubresource: co_return co_await getSubresource(c);
+    case Op::kListObjects: co_return co_await listObjects(c, false);
+    case Op::kListObjectsV2: co_return co_await listObjects(c, true);
+    case Op::kDeleteObjects: co_return co_await deleteObjects(c);
+    case Op::kListUploads: co_return co_await listUploads(c);
+    case Op::kPutObject: co_return co_await putObject(c);
+    case Op::kCopyObject: co_return co_await copyObject(c);
+    case Op::kGetObject: co_return co_await getObject(c, false);
+    case Op::kHeadObject: co_return co_await getObject(c, true);
+    case Op::kDeleteObject: co_return co_await deleteObject(c);
+    case Op::kCreateMultipart: co_return co_await createMultipart(c);
+    case Op::kUploadPart: co_return co_await uploadPart(c);
+    case Op::kUploadPartCopy: co_return co_await uploadPartCopy(c);
+    case Op::kCompleteMultipart: co_return co_await completeMultipart(c);
+    case Op::kAbortMultipart: co_return co_await abortMultipart(c);
+    case Op::kListParts: co_return co_await listParts(c);
     case Op::kNotImplemented: break;
-    case Op::kMethodNotAllowed: return sendError(c, makeError(Code::kMethodNotAllowed));
+    case Op::kMethodNotAllowed:
+      co_return co_await sendError(c, makeError(Code::kMethodNotAllowed));
   }
-  return sendError(c, makeError(Code::kNotImplemented));
+  co_return co_await sendError(c, makeError(Code::kNotImplemented));
 }
 
 // Splits the query string into decoded (name, value) pairs.
@@ -189,6 +203,7 @@ Status route(Ctx& c) {
   }
   p.remove_prefix(1);
   if (!vhostBucket.empty()) {
+    c.virtualHosted = true;
     c.bucket = vhostBucket;
     c.key = std::string(p);
   } else {
@@ -199,27 +214,74 @@ Status route(Ctx& c) {
   return parseQuery(c.req.query, c.query);
 }
 
+// SigV4, then the credential scope's region, then bucket ownership: a bucket is private to the
+// user who created it (S3's default); CreateBucket and ListBuckets need no bucket.
+asio::awaitable<Status> authenticate(Ctx& c, Op op, const auth::CredentialLookup& lookup) {
+  const http::Request& req = c.req;
+  auth::SigV4Input in{req.method, req.path, req.query, req.headers, nowSeconds()};
+  // SigV2 (boto3's default for presigned URLs, older tools) or SigV4.
+  auto authn = auth::hasSigV2(in)
+                   ? auth::verifySigV2(in, lookup, c.virtualHosted ? c.bucket : std::string())
+                   : auth::verifySigV4(in, lookup);
+  if (!authn) {
+    Status e = authn.error();
+    if (e.code() == Code::kAuthMalformed && req.query.find("X-Amz-") != std::string::npos) {
+      e = makeError(Code::kAuthQueryMalformed, e.message());
+    }
+    co_return e;
+  }
+  c.auth = std::move(*authn);
+  if (c.auth.anonymous) {
+    co_return makeError(Code::kUnauthenticated, "Access Denied");
+  }
+  if (c.auth.presigned) {
+    // Presigned URLs carry signed x-amz-* request headers (metadata, ACL) in the query string.
+    for (const auto& [name, value] : c.query) {
+      if (name.size() > 6 && iequals(name.substr(0, 6), "x-amz-") &&
+          !iequals(name.substr(0, 9), "x-amz-alg") && !iequals(name.substr(0, 9), "x-amz-cre") &&
+          !iequals(name.substr(0, 9), "x-amz-dat") && !iequals(name.substr(0, 9), "x-amz-exp") &&
+          !iequals(name.substr(0, 9), "x-amz-sig") && !c.req.headers.has(name)) {
+        c.req.headers.add(name, value);
+      }
+    }
+  }
+  // scope = <date>/<region>/s3/aws4_request (SigV4 only)
+  std::string_view scope = c.auth.scope;
+  size_t a = scope.find('/');
+  size_t b = a == std::string_view::npos ? a : scope.find('/', a + 1);
+  if (b != std::string_view::npos) {
+    std::string_view region = scope.substr(a + 1, b - a - 1);
+    if (region != c.options.region) {
+      co_return makeError(Code::kAuthMalformed,
+                          "The authorization header is malformed; the region '" +
+                              std::string(region) + "' is wrong; expecting '" + c.options.region +
+                              "'");
+    }
+  }
+  if (!c.bucket.empty() && op != Op::kCreateBucket) {
+    auto bucket = co_await c.ns.getBucket(c.bucket);
+    if (bucket && bucket->owner != c.owner()) {
+      co_return makeError(Code::kPermissionDenied, "Access Denied");
+    }
+  }
+  co_return Status::ok();
+}
+
 }  // namespace
 
 asio::awaitable<void> S3Api::Impl::handle(http::Request& req, http::RequestBody& body,
                                           http::ResponseWriter& out) {
-  Ctx c{req, body, out, ns, options, {}, {}, {}, {}};
+  Ctx c{req, body, out, ns, options, {}, {}, false, {}, {}};
   Status routed = route(c);
   if (!routed) {
     (co_await sendError(c, routed)).ignoreError();
     co_return;
   }
   Op op = classify(c);
-  auto authn = auth::verifySigV4(
-      auth::SigV4Input{req.method, req.path, req.query, req.headers, nowSeconds()}, lookup);
-  if (!authn) {
-    spdlog::debug("{} {} auth failed: {}", req.requestId, opName(op), authn.error().toString());
-    (co_await sendError(c, authn.error())).ignoreError();
-    co_return;
-  }
-  c.auth = std::move(*authn);
-  if (c.auth.anonymous) {
-    (co_await sendError(c, makeError(Code::kUnauthenticated, "Access Denied"))).ignoreError();
+  Status authz = co_await authenticate(c, op, lookup);
+  if (!authz) {
+    spdlog::debug("{} {} denied: {}", req.requestId, opName(op), authz.toString());
+    (co_await sendError(c, authz)).ignoreError();
     co_return;
   }
   static auto& opsFamily = metrics::Registry::global();

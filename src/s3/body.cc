@@ -29,6 +29,39 @@ void addChecksumHeaders(http::Headers& h, const store::StringPairs& checksums) {
   }
 }
 
+Status verifySmallBody(const Ctx& c, std::string_view body, bool required) {
+  const Headers& h = c.req.headers;
+  bool present = false;
+  if (const std::string* v = h.find("content-md5")) {
+    present = true;
+    auto raw = base64Decode(*v);
+    if (!raw || raw->size() != 16) {
+      return makeError(Code::kInvalidDigest, "The Content-MD5 you specified is not valid.");
+    }
+    if (*raw != md5Raw(body)) {
+      return makeError(Code::kBadDigest,
+                       "The Content-MD5 you specified did not match what we received.");
+    }
+  }
+  for (ChecksumAlgo a : kAlgos) {
+    if (const std::string* v = h.find(checksumHeader(a))) {
+      present = true;
+      auto hasher = Hasher::create(a);
+      hasher->update(std::span<const char>(body.data(), body.size()));
+      if (base64Encode(hasher->finish()) != *v) {
+        return makeError(Code::kBadDigest, "The " + std::string(checksumName(a)) +
+                                               " you specified did not match the calculated "
+                                               "checksum.");
+      }
+    }
+  }
+  if (required && !present) {
+    return makeError(Code::kInvalidRequest,
+                     "Missing required header for this request: Content-MD5");
+  }
+  return Status::ok();
+}
+
 Result<std::unique_ptr<UploadBody>> makeUploadBody(Ctx& c) {
   auto ub = std::make_unique<UploadBody>();
   const Headers& h = c.req.headers;
@@ -47,7 +80,7 @@ Result<std::unique_ptr<UploadBody>> makeUploadBody(Ctx& c) {
     ub->source = ub->chunked.get();
     ub->expectedSize = decoded;
   } else {
-    if (!c.req.contentLength && !h.has("transfer-encoding")) {
+    if (!h.has("content-length") && !h.has("transfer-encoding")) {
       return unexpected(Code::kMissingContentLength,
                         "You must provide the Content-Length HTTP header.");
     }
@@ -93,7 +126,7 @@ Result<std::unique_ptr<UploadBody>> makeUploadBody(Ctx& c) {
   if (const std::string* v = h.find("content-md5")) {
     auto raw = base64Decode(*v);
     if (!raw || raw->size() != 16) {
-      return unexpected(Code::kInvalidArgument, "The Content-MD5 you specified is not valid.");
+      return unexpected(Code::kInvalidDigest, "The Content-MD5 you specified is not valid.");
     }
     md5 = *raw;
   }

@@ -25,6 +25,11 @@ struct UploadBody {
 // (malformed Content-MD5 or checksum header).
 Result<std::unique_ptr<UploadBody>> makeUploadBody(Ctx& c);
 
+// Checks Content-MD5 and x-amz-checksum-* headers against a body already in memory (XML
+// requests). With `required`, one of them must be present (S3 requires it for DeleteObjects).
+// Errors: kInvalidRequest (missing), kInvalidDigest (malformed), kBadDigest (mismatch).
+Status verifySmallBody(const Ctx& c, std::string_view body, bool required);
+
 // Adds x-amz-checksum-* headers for stored checksums.
 void addChecksumHeaders(http::Headers& h, const store::StringPairs& checksums);
 

@@ -20,6 +20,7 @@ struct Ctx {
   const S3Options& options;
   std::string bucket;                          // decoded; empty for service-level requests
   std::string key;                             // decoded; empty for bucket-level requests
+  bool virtualHosted = false;                  // bucket came from the Host header
   std::multimap<std::string, std::string> query;  // decoded names and values
   auth::AuthContext auth;
 
@@ -33,12 +34,15 @@ struct Ctx {
 };
 
 // Response helpers.
-asio::awaitable<Status> sendError(Ctx& c, const Status& s);
+asio::awaitable<Status> sendError(Ctx& c, const Status& s, http::Headers extra = {});
 asio::awaitable<Status> sendXml(Ctx& c, int status, std::string body, http::Headers extra = {});
 asio::awaitable<Status> sendEmpty(Ctx& c, int status, http::Headers extra = {});
 // Reads a small request body (XML) into memory, bounded by options.maxXmlBodyBytes.
 asio::awaitable<Result<std::string>> readSmallBody(Ctx& c);
 std::string quoteEtag(std::string_view etag);
+// A copy source must be in a bucket the caller owns (kPermissionDenied otherwise); a missing
+// bucket is left for the copy itself to report.
+asio::awaitable<Status> checkSourceAccess(Ctx& c, const std::string& srcBucket);
 
 // Operation handlers (ops_*.cc). Each returns the status of the response write; protocol errors
 // are sent by the handler itself via sendError.
@@ -49,6 +53,19 @@ asio::awaitable<Status> deleteBucket(Ctx& c);
 asio::awaitable<Status> getBucketLocation(Ctx& c);
 asio::awaitable<Status> getBucketVersioning(Ctx& c);
 asio::awaitable<Status> getAcl(Ctx& c);
+
+// How S3 answers a GET of a configuration Ember does not keep (policy, cors, lifecycle, tagging
+// …): either 200 with an empty document (`emptyRoot`) or a 404 with the S3 error code.
+struct SubresourceAnswer {
+  const char* name;       // query sub-resource
+  bool object;            // applies to objects (true) or buckets (false)
+  int status;             // 200 or 404
+  const char* emptyRoot;  // 200: root element of the empty document
+  const char* code;       // 404: S3 error code
+  const char* message;
+};
+const SubresourceAnswer* subresourceAnswer(std::string_view name, bool object);
+asio::awaitable<Status> getSubresource(Ctx& c);
 asio::awaitable<Status> listObjects(Ctx& c, bool v2);
 asio::awaitable<Status> deleteObjects(Ctx& c);
 

@@ -35,6 +35,17 @@ S3Error s3ErrorFor(Code code) {
     case Code::kKeyTooLong: return {400, "KeyTooLongError", "Your key is too long"};
     case Code::kInvalidRange:
       return {416, "InvalidRange", "The requested range is not satisfiable"};
+    case Code::kInvalidPartNumber:
+      return {416, "InvalidPartNumber", "The requested partnumber is not satisfiable"};
+    case Code::kMetadataTooLarge:
+      return {400, "MetadataTooLarge",
+              "Your metadata headers exceed the maximum allowed metadata size"};
+    case Code::kInvalidDigest:
+      return {400, "InvalidDigest", "The Content-MD5 you specified is not valid."};
+    case Code::kAuthQueryMalformed:
+      return {400, "AuthorizationQueryParametersError",
+              "Error parsing the X-Amz-Credential parameter or another presigned-URL "
+              "parameter."};
     case Code::kInvalidPart:
       return {400, "InvalidPart", "One or more of the specified parts could not be found."};
     case Code::kInvalidPartOrder:

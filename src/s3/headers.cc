@@ -58,7 +58,7 @@ Result<store::StringPairs> userMetadata(const http::Headers& h) {
     }
   }
   if (total > 2048) {
-    return unexpected(Code::kInvalidArgument,
+    return unexpected(Code::kMetadataTooLarge,
                       "Your metadata headers exceed the maximum allowed metadata size (2 KB).");
   }
   return meta;

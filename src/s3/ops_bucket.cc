@@ -2,6 +2,7 @@
 #include <charconv>
 
 #include "common/time_util.h"
+#include "s3/body.h"
 #include "s3/context.h"
 #include "s3/errors.h"
 #include "s3/xml.h"
@@ -39,6 +40,9 @@ asio::awaitable<Status> listBuckets(Ctx& c) {
   addOwner(w, c.owner());
   w.open("Buckets");
   for (const auto& b : *buckets) {
+    if (b.owner != c.owner()) {
+      continue;  // buckets are private to their creator
+    }
     w.open("Bucket").add("Name", b.name).add("CreationDate", formatIso8601(b.createdMs)).close();
   }
   w.close();
@@ -134,6 +138,77 @@ asio::awaitable<Status> getAcl(Ctx& c) {
   co_return co_await sendXml(c, 200, doc);
 }
 
+const SubresourceAnswer* subresourceAnswer(std::string_view name, bool object) {
+  static const SubresourceAnswer kAnswers[] = {
+      {"tagging", true, 200, "Tagging", "", ""},
+      {"tagging", false, 404, "", "NoSuchTagSet", "The TagSet does not exist"},
+      {"policy", false, 404, "", "NoSuchBucketPolicy", "The bucket policy does not exist"},
+      {"cors", false, 404, "", "NoSuchCORSConfiguration",
+       "The CORS configuration does not exist"},
+      {"lifecycle", false, 404, "", "NoSuchLifecycleConfiguration",
+       "The lifecycle configuration does not exist"},
+      {"website", false, 404, "", "NoSuchWebsiteConfiguration",
+       "The specified bucket does not have a website configuration"},
+      {"encryption", false, 404, "", "ServerSideEncryptionConfigurationNotFoundError",
+       "The server side encryption configuration was not found"},
+      {"replication", false, 404, "", "ReplicationConfigurationNotFoundError",
+       "The replication configuration was not found"},
+      {"object-lock", false, 404, "", "ObjectLockConfigurationNotFoundError",
+       "Object Lock configuration does not exist for this bucket"},
+      {"publicAccessBlock", false, 404, "", "NoSuchPublicAccessBlockConfiguration",
+       "The public access block configuration was not found"},
+      {"ownershipControls", false, 404, "", "OwnershipControlsNotFoundError",
+       "The bucket ownership controls were not found"},
+      {"logging", false, 200, "BucketLoggingStatus", "", ""},
+      {"notification", false, 200, "NotificationConfiguration", "", ""},
+      {"accelerate", false, 200, "AccelerateConfiguration", "", ""},
+      {"requestPayment", false, 200, "RequestPaymentConfiguration", "", ""},
+  };
+  for (const auto& a : kAnswers) {
+    if (a.object == object && name == a.name) {
+      return &a;
+    }
+  }
+  return nullptr;
+}
+
+asio::awaitable<Status> getSubresource(Ctx& c) {
+  const SubresourceAnswer* answer = nullptr;
+  for (const auto& [name, value] : c.query) {
+    if ((answer = subresourceAnswer(name, !c.key.empty()))) {
+      break;
+    }
+  }
+  // The bucket (and object) must exist, as for any read.
+  if (c.key.empty()) {
+    auto b = co_await c.ns.getBucket(c.bucket);
+    if (!b) {
+      co_return co_await sendError(c, b.error());
+    }
+  } else {
+    auto o = co_await c.ns.headObject(c.bucket, c.key);
+    if (!o) {
+      co_return co_await sendError(c, o.error());
+    }
+  }
+  if (answer->status == 200) {
+    XmlWriter w(answer->emptyRoot);
+    if (std::string_view(answer->name) == "tagging") {
+      w.open("TagSet").close();
+    } else if (std::string_view(answer->name) == "requestPayment") {
+      w.add("Payer", "BucketOwner");
+    }
+    co_return co_await sendXml(c, 200, w.finish());
+  }
+  http::Response r;
+  r.status = answer->status;
+  r.headers.add("x-amz-request-id", c.req.requestId);
+  r.headers.add("Content-Type", "application/xml");
+  std::string body = renderErrorXml(S3Error{answer->status, answer->code, answer->message}, "",
+                                    c.resource(), c.req.requestId);
+  co_return co_await c.out.respond(std::move(r), body);
+}
+
 asio::awaitable<Status> listObjects(Ctx& c, bool v2) {
   auto maxKeys = parseMaxKeys(c, "max-keys");
   if (!maxKeys) {
@@ -224,6 +299,12 @@ asio::awaitable<Status> deleteObjects(Ctx& c) {
   auto body = co_await readSmallBody(c);
   if (!body) {
     co_return co_await sendError(c, body.error());
+  }
+  // S3 requires an integrity header on DeleteObjects (Content-MD5 or an x-amz-checksum-*), and
+  // checks it: a corrupted key list must not delete the wrong objects.
+  Status integrity = verifySmallBody(c, *body, /*required=*/true);
+  if (!integrity) {
+    co_return co_await sendError(c, integrity);
   }
   auto req = parseDelete(*body);
   if (!req) {

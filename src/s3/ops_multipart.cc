@@ -117,6 +117,9 @@ asio::awaitable<Status> uploadPartCopy(Ctx& c) {
   std::string srcBucket;
   std::string srcKey;
   Status s = parseCopySource(c.req.headers.get("x-amz-copy-source"), srcBucket, srcKey);
+  if (s) {
+    s = co_await checkSourceAccess(c, srcBucket);
+  }
   if (!s) {
     co_return co_await sendError(c, s);
   }

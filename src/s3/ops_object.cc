@@ -81,6 +81,9 @@ asio::awaitable<Status> putObject(Ctx& c) {
 asio::awaitable<Status> copyObject(Ctx& c) {
   core::CopyInput in;
   Status s = parseCopySource(c.req.headers.get("x-amz-copy-source"), in.srcBucket, in.srcKey);
+  if (s) {
+    s = co_await checkSourceAccess(c, in.srcBucket);
+  }
   if (!s) {
     co_return co_await sendError(c, s);
   }
@@ -144,7 +147,20 @@ asio::awaitable<Status> getObject(Ctx& c, bool head) {
   }
   auto h = co_await c.ns.openRead(std::move(in));
   if (!h) {
-    co_return co_await sendError(c, h.error());
+    http::Headers extra;
+    Code code = h.error().code();
+    if (code == Code::kInvalidRange || code == Code::kNotModified) {
+      // 416 names the object's size (RFC 9110); 304 carries the validators.
+      if (auto rec = co_await c.ns.headObject(c.bucket, c.key)) {
+        if (code == Code::kInvalidRange) {
+          extra.add("Content-Range", "bytes */" + std::to_string(rec->size));
+        } else {
+          extra.add("ETag", quoteEtag(rec->etag));
+          extra.add("Last-Modified", formatHttpDate(rec->mtimeMs));
+        }
+      }
+    }
+    co_return co_await sendError(c, h.error(), std::move(extra));
   }
   const store::ObjectRecord& rec = h->record();
   http::Response resp;

@@ -1,6 +1,8 @@
 // Response helpers shared by the S3 operation handlers.
 #include <spdlog/spdlog.h>
 
+#include "common/metrics.h"
+#include "core/namespace.h"
 #include "s3/context.h"
 #include "s3/errors.h"
 
@@ -10,7 +12,12 @@ std::string Ctx::resource() const {
   if (bucket.empty()) {
     return "/";
   }
-  return key.empty() ? "/" + bucket : "/" + bucket + "/" + key;
+  std::string r = key.empty() ? "/" + bucket : "/" + bucket + "/" + key;
+  // Error documents must stay valid UTF-8: a key that is not falls back to the raw path.
+  if (core::validateKey(r).code() == Code::kInvalidKey) {
+    return req.path;
+  }
+  return r;
 }
 
 std::string quoteEtag(std::string_view etag) { return "\"" + std::string(etag) + "\""; }
@@ -25,8 +32,12 @@ http::Response baseResponse(Ctx& c, int status) {
 }
 }  // namespace
 
-asio::awaitable<Status> sendError(Ctx& c, const Status& s) {
+asio::awaitable<Status> sendError(Ctx& c, const Status& s, http::Headers extra) {
   S3Error e = s3ErrorFor(s.code());
+  metrics::Registry::global()
+      .counter("ember_s3_errors_total", "S3 error responses by S3 error code",
+               {{"code", std::string(e.code)}})
+      .inc();
   if (e.httpStatus >= 500) {
     spdlog::warn("{} {} {}: {}", c.req.requestId, c.req.method, c.req.target, s.toString());
   }
@@ -36,6 +47,9 @@ asio::awaitable<Status> sendError(Ctx& c, const Status& s) {
     co_return s;
   }
   http::Response r = baseResponse(c, e.httpStatus);
+  for (auto& f : extra.fields()) {
+    r.headers.add(f.name, f.value);
+  }
   if (e.httpStatus == 304 || c.req.method == "HEAD") {
     co_return co_await c.out.respond(std::move(r), "");
   }
@@ -59,6 +73,14 @@ asio::awaitable<Status> sendEmpty(Ctx& c, int status, http::Headers extra) {
     r.headers.add(f.name, f.value);
   }
   co_return co_await c.out.respond(std::move(r), "");
+}
+
+asio::awaitable<Status> checkSourceAccess(Ctx& c, const std::string& srcBucket) {
+  auto b = co_await c.ns.getBucket(srcBucket);
+  if (b && b->owner != c.owner()) {
+    co_return makeError(Code::kPermissionDenied, "Access Denied");
+  }
+  co_return Status::ok();
 }
 
 asio::awaitable<Result<std::string>> readSmallBody(Ctx& c) {

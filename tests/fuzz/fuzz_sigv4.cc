@@ -1,6 +1,7 @@
-// libFuzzer target for the SigV4 verifier (src/auth/sigv4.h).
+// libFuzzer target for the SigV4 and SigV2 verifiers (src/auth/sigv4.h, src/auth/sigv2.h).
 //
-// Two kinds of input, chosen by the first byte:
+// Three kinds of input, chosen by the input's last byte (FuzzedDataProvider takes integers from
+// the end): odd -> round trip, low bits 10 -> SigV2 round trip, otherwise raw.
 //  - raw: the rest is split into method, path, query and header lines and verified as is. Checks
 //    memory safety, that a request without a valid signature is never accepted as authenticated,
 //    and properties of the building blocks (uriDecode(uriEncode(x)) == x, canonicalQuery is
@@ -8,6 +9,11 @@
 //  - round trip: the rest describes a request; the independent test signer signs it (header or
 //    presigned form) and the verifier must accept it with the expected context. Then one field
 //    is changed and the verifier must reject it.
+//  - SigV2 round trip: a request (any path, optional virtual-hosted bucket) signed with SigV2 in
+//    header or query form, the StringToSign written out here; it must verify, and fail once the
+//    method changes.
+// Raw inputs also go through the SigV2 verifier, which must never authenticate them anonymously
+// or as anyone but the one known credential.
 
 #include <algorithm>
 #include <cctype>
@@ -16,8 +22,10 @@
 #include <string>
 #include <vector>
 
+#include <fmt/format.h>
 #include <fuzzer/FuzzedDataProvider.h>
 
+#include "auth/sigv2.h"
 #include "auth/sigv4.h"
 #include "auth/sigv4_test_signer.h"
 
@@ -68,6 +76,22 @@ void checkBuildingBlocks(std::string_view path, std::string_view query) {
   }
 }
 
+// The SigV2 verifier on arbitrary input: it succeeds only for a request that presents SigV2
+// credentials, and then only with the complete context for the one known credential.
+void checkSigV2Raw(const SigV4Input& in) {
+  bool presented = hasSigV2(in);
+  for (std::string_view bucket : {"", "vb"}) {
+    Result<AuthContext> ctx = verifySigV2(in, lookup, bucket);
+    if (!ctx) {
+      continue;
+    }
+    if (!presented || ctx->anonymous || ctx->credential != &kCredential ||
+        ctx->payload != PayloadMode::kUnsigned) {
+      std::abort();
+    }
+  }
+}
+
 void rawInput(std::string_view text) {
   std::vector<std::string_view> lines = splitLines(text);
   testing::TestRequest r;
@@ -97,6 +121,7 @@ void rawInput(std::string_view text) {
   if (ctx && ctx->anonymous && presented) {
     std::abort();  // credentials were presented but ignored
   }
+  checkSigV2Raw(in);
 }
 
 // A header name the signer and verifier both handle: [a-z0-9-], not one they set themselves.
@@ -192,13 +217,57 @@ void roundTrip(FuzzedDataProvider& in) {
   }
 }
 
+void sigV2RoundTrip(FuzzedDataProvider& in) {
+  static constexpr const char* kMethods[] = {"GET", "PUT", "POST", "DELETE", "HEAD"};
+  testing::TestRequest r;
+  r.method = kMethods[in.ConsumeIntegralInRange<size_t>(0, 4)];
+  r.rawPath = "/" + in.ConsumeRandomLengthString(60);
+  if (r.rawPath.find_first_of("?#\r\n") != std::string::npos) {
+    return;  // not something an HTTP parser hands over as a path
+  }
+  std::string bucket = in.ConsumeBool() ? "" : "vb";
+  bool presign = in.ConsumeBool();
+  // The CanonicalizedResource of a request without sub-resources: [/bucket] + the path as sent.
+  std::string resource = (bucket.empty() ? "" : "/" + bucket) + r.rawPath;
+  if (presign) {
+    int64_t expires = kNow + in.ConsumeIntegralInRange<int64_t>(0, 604800);
+    std::string stringToSign = fmt::format("{}\n\n\n{}\n{}", r.method, expires, resource);
+    std::string signature = signSigV2(kCredential.secretKey, stringToSign);
+    r.rawQuery = fmt::format("AWSAccessKeyId={}&Expires={}&Signature={}", kCredential.accessKey,
+                             expires, uriEncode(signature, /*encodeSlash=*/true));
+  } else {
+    std::string date = "Fri, 24 May 2013 00:00:00 GMT";  // kNow
+    r.headers.add("Date", date);
+    std::string stringToSign = fmt::format("{}\n\n\n{}\n{}", r.method, date, resource);
+    r.headers.add("Authorization",
+                  fmt::format("AWS {}:{}", kCredential.accessKey,
+                              signSigV2(kCredential.secretKey, stringToSign)));
+  }
+  SigV4Input input{r.method, r.rawPath, r.rawQuery, r.headers, kNow};
+  if (!hasSigV2(input)) {
+    std::abort();
+  }
+  Result<AuthContext> ctx = verifySigV2(input, lookup, bucket);
+  if (!ctx || ctx->anonymous || ctx->presigned != presign || ctx->credential != &kCredential) {
+    std::abort();  // a correctly signed request was refused
+  }
+  std::string changedMethod = r.method == "GET" ? "PUT" : "GET";
+  SigV4Input changed{changedMethod, r.rawPath, r.rawQuery, r.headers, kNow};
+  if (verifySigV2(changed, lookup, bucket)) {
+    std::abort();
+  }
+}
+
 }  // namespace
 }  // namespace ember::auth
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   FuzzedDataProvider in(data, size);
-  if (in.ConsumeIntegral<uint8_t>() & 1) {
+  uint8_t mode = in.ConsumeIntegral<uint8_t>();
+  if (mode & 1) {
     ember::auth::roundTrip(in);
+  } else if ((mode & 3) == 2) {
+    ember::auth::sigV2RoundTrip(in);
   } else {
     std::string rest = in.ConsumeRemainingBytesAsString();
     ember::auth::rawInput(rest);
