@@ -1215,8 +1215,8 @@ class PresignTests(Base):
         # boto3 presigns with SigV2 query auth unless told otherwise; Ember speaks SigV4 (as do current SDKs).
         cls.pre = harness.boto_client(cls.srv, signature_version="s3v4")
 
-    def urlopen(self, url, method="GET", data=None):
-        req = urllib.request.Request(url, method=method, data=data)
+    def urlopen(self, url, method="GET", data=None, headers=None):
+        req = urllib.request.Request(url, method=method, data=data, headers=headers or {})
         try:
             with urllib.request.urlopen(req, timeout=30) as r:
                 return r.status, r.read(), dict(r.headers)
@@ -1239,6 +1239,25 @@ class PresignTests(Base):
             ExpiresIn=300)
         st, body, hdrs = self.urlopen(url)
         self.assertEqual((st, hdrs.get("Content-Disposition")), (200, "attachment; filename=a.bin"))
+
+    def test_presigned_sigv2_boto_default(self):
+        # boto3's generate_presigned_url without signature_version makes SigV2 query URLs
+        # (AWSAccessKeyId/Signature/Expires); unmodified scripts use them, so Ember accepts them.
+        v2 = harness.boto_client(self.srv)
+        key = "pre/v2 ü+x"
+        data = os.urandom(3000)
+        # SigV2 signs Content-Type, so the uploader sends the one it presigned.
+        url = v2.generate_presigned_url("put_object", ExpiresIn=300, Params={
+            "Bucket": self.bucket, "Key": key, "ContentType": "application/octet-stream"})
+        self.assertIn("AWSAccessKeyId=", url)
+        st, body, _ = self.urlopen(url, "PUT", data, {"Content-Type": "application/octet-stream"})
+        self.assertEqual(st, 200, body)
+        url = v2.generate_presigned_url("get_object", Params={"Bucket": self.bucket, "Key": key}, ExpiresIn=300)
+        st, body, _ = self.urlopen(url)
+        self.assertEqual((st, body), (200, data))
+        st, body, _ = self.urlopen(url.replace("Signature=", "Signature=A"))
+        self.assertEqual(st, 403, body)
+        self.assertEqual(harness.parse_error(body).get("Code"), "SignatureDoesNotMatch")
 
     def test_presigned_own_signer_special_key(self):
         key = "pre/ünï code+sp ace"
