@@ -1,4 +1,3 @@
-#include "common/strings.h"
 #include "auth/chunked.h"
 
 #include <algorithm>
@@ -8,6 +7,7 @@
 #include <fmt/format.h>
 #include <openssl/crypto.h>
 
+#include "common/strings.h"
 #include "common/digest.h"
 
 namespace ember::auth {

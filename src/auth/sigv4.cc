@@ -1,16 +1,17 @@
-#include "common/strings.h"
 #include "auth/sigv4.h"
 
 #include <algorithm>
 #include <array>
 #include <charconv>
 #include <optional>
+#include <unordered_map>
 #include <utility>
 #include <vector>
 
 #include <fmt/format.h>
 #include <openssl/crypto.h>
 
+#include "common/strings.h"
 #include "common/digest.h"
 
 namespace ember::auth {
@@ -23,6 +24,12 @@ constexpr std::string_view kService = "s3";
 constexpr std::string_view kUnsignedPayload = "UNSIGNED-PAYLOAD";
 constexpr int64_t kMaxSkewSeconds = 15 * 60;
 constexpr int64_t kMaxPresignExpires = 7 * 24 * 3600;
+
+// The derived key depends only on (secret, date, region): four HMACs that every request would
+// otherwise repeat. Each thread keeps the keys it derived; the cache is dropped when it grows past
+// a bound (many users or days), so it never grows without limit.
+std::string cachedSigningKey(std::string_view secret, std::string_view date,
+                             std::string_view region);
 
 bool isDigit(char c) { return c >= '0' && c <= '9'; }
 
@@ -467,7 +474,7 @@ Status checkSignature(const Verification& v, const Credential& cred, AuthContext
   std::string stringToSign = fmt::format("{}\n{}\n{}\n{}", kAlgorithm, v.amzDate, v.params.scope,
                                          sha256Hex(canonicalRequest));
   std::string signingKey =
-      deriveSigningKey(cred.secretKey, v.params.scopeDate, v.params.region, kService);
+      cachedSigningKey(cred.secretKey, v.params.scopeDate, v.params.region);
   std::string expected = signHex(signingKey, stringToSign);
   if (!constantTimeEquals(expected, v.params.signature)) {
     std::string message =
@@ -778,6 +785,27 @@ std::string deriveSigningKey(std::string_view secret, std::string_view date,
   key = hmacSha256Raw(key, service);
   return hmacSha256Raw(key, kTerminator);
 }
+
+namespace {
+std::string cachedSigningKey(std::string_view secret, std::string_view date,
+                             std::string_view region) {
+  thread_local std::unordered_map<std::string, std::string> cache;
+  std::string id;
+  id.reserve(secret.size() + date.size() + region.size() + 2);
+  id.append(secret).push_back('\0');
+  id.append(date).push_back('\0');
+  id.append(region);
+  if (auto it = cache.find(id); it != cache.end()) {
+    return it->second;
+  }
+  if (cache.size() >= 256) {
+    cache.clear();
+  }
+  std::string key = deriveSigningKey(secret, date, region, kService);
+  cache.emplace(std::move(id), key);
+  return key;
+}
+}  // namespace
 
 std::string signHex(std::string_view signingKey, std::string_view stringToSign) {
   return hexEncode(hmacSha256Raw(signingKey, stringToSign));

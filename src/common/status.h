@@ -57,7 +57,7 @@ enum class Code : int {
   kMethodNotAllowed,
   kCorruption,          // on-disk data failed a check
   kIOError,
-  kInternal,
+  kInternal,            // keep last: tables size themselves by it
 };
 
 std::string_view codeName(Code code);

@@ -156,9 +156,12 @@ asio::awaitable<Result<ObjectRecord>> Namespace::putObject(PutInput in, ByteSour
 }
 
 asio::awaitable<Result<ReadHandle>> Namespace::openRead(ReadInput in) {
-  auto reader = co_await offload(pool_, [this, &in] {
-    return store_->openObject(in.bucket, in.key);
-  });
+  // Hot objects are answered on this thread from the index's memory; only a miss that needs the
+  // disk pays the hop to the blocking pool.
+  auto reader = store_->tryOpenObjectCached(in.bucket, in.key);
+  if (!reader && reader.error().code() == Code::kBusy) {
+    reader = co_await offload(pool_, [this, &in] { return store_->openObject(in.bucket, in.key); });
+  }
   EMBER_CO_TRY(reader);
   ReadHandle h;
   h.reader = std::move(*reader);

@@ -1,6 +1,8 @@
 // S3 request pipeline: addressing -> operation -> SigV4 -> handler; errors via the S3 table.
 #include "s3/api.h"
 
+#include <array>
+
 #include <spdlog/spdlog.h>
 
 #include "auth/sigv2.h"
@@ -50,6 +52,21 @@ const char* opName(Op op) {
       "CompleteMultipartUpload", "AbortMultipartUpload", "ListParts", "NotImplemented",
       "MethodNotAllowed"};
   return kNames[static_cast<int>(op)];
+}
+
+constexpr int kOpCount = static_cast<int>(Op::kMethodNotAllowed) + 1;
+
+// Per-operation counters, looked up once (the registry lookup sorts labels under a mutex).
+metrics::Counter& opCounter(Op op) {
+  static const auto counters = [] {
+    std::array<metrics::Counter*, kOpCount> a{};
+    for (int i = 0; i < kOpCount; ++i) {
+      a[i] = &metrics::Registry::global().counter(
+          "ember_s3_operations_total", "S3 operations by type", {{"op", opName(Op(i))}});
+    }
+    return a;
+  }();
+  return *counters[static_cast<int>(op)];
 }
 
 // Sub-resources that select operations we do not implement yet.
@@ -284,10 +301,7 @@ asio::awaitable<void> S3Api::Impl::handle(http::Request& req, http::RequestBody&
     (co_await sendError(c, authz)).ignoreError();
     co_return;
   }
-  static auto& opsFamily = metrics::Registry::global();
-  auto& counter = opsFamily.counter("ember_s3_operations_total", "S3 operations by type",
-                                    {{"op", opName(op)}});
-  counter.inc();
+  opCounter(op).inc();
   Status s = co_await dispatch(op, c);
   if (!s) {
     spdlog::debug("{} {} response write failed: {}", req.requestId, opName(op), s.toString());

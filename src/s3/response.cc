@@ -1,4 +1,6 @@
 // Response helpers shared by the S3 operation handlers.
+#include <array>
+
 #include <spdlog/spdlog.h>
 
 #include "common/metrics.h"
@@ -23,6 +25,23 @@ std::string Ctx::resource() const {
 std::string quoteEtag(std::string_view etag) { return "\"" + std::string(etag) + "\""; }
 
 namespace {
+
+// Error counters by core code (several codes may share an S3 code and so a series), looked up
+// once rather than per error.
+metrics::Counter& errorCounter(Code code) {
+  constexpr int kCodes = static_cast<int>(Code::kInternal) + 1;
+  static const auto counters = [] {
+    std::array<metrics::Counter*, kCodes> a{};
+    for (int i = 0; i < kCodes; ++i) {
+      a[i] = &metrics::Registry::global().counter(
+          "ember_s3_errors_total", "S3 error responses by S3 error code",
+          {{"code", std::string(s3ErrorFor(static_cast<Code>(i)).code)}});
+    }
+    return a;
+  }();
+  return *counters[static_cast<int>(code)];
+}
+
 http::Response baseResponse(Ctx& c, int status) {
   http::Response r;
   r.status = status;
@@ -34,10 +53,7 @@ http::Response baseResponse(Ctx& c, int status) {
 
 asio::awaitable<Status> sendError(Ctx& c, const Status& s, http::Headers extra) {
   S3Error e = s3ErrorFor(s.code());
-  metrics::Registry::global()
-      .counter("ember_s3_errors_total", "S3 error responses by S3 error code",
-               {{"code", std::string(e.code)}})
-      .inc();
+  errorCounter(s.code()).inc();
   if (e.httpStatus >= 500) {
     spdlog::warn("{} {} {}: {}", c.req.requestId, c.req.method, c.req.target, s.toString());
   }

@@ -172,6 +172,15 @@ class ObjectStore {
   // Errors: kNoSuchBucket, kNoSuchKey.
   virtual Result<std::unique_ptr<ObjectReader>> openObject(std::string_view bucket,
                                                            std::string_view key) = 0;
+  // Like openObject, but never blocks: answers from memory or fails with kBusy ("would need the
+  // disk"), and the caller then uses openObject on the blocking pool. May be called on a network
+  // thread. Other errors are final (kNoSuchKey, kNoSuchBucket). Default: always kBusy.
+  virtual Result<std::unique_ptr<ObjectReader>> tryOpenObjectCached(std::string_view bucket,
+                                                                    std::string_view key) {
+    (void)bucket;
+    (void)key;
+    return unexpected(Code::kBusy, "no cache-only path");
+  }
   // Commits `record`. Its file extents come from finish() of writers of this store, or are
   // extents of the key's current version (a metadata-only rewrite); never extents of another key
   // or upload: the store reference-counts nothing, so callers copy data for CopyObject.

@@ -102,7 +102,11 @@ Result<std::unique_ptr<Index>> Index::open(const std::string& path, const IndexO
   db.max_background_jobs = 4;
   db.bytes_per_sync = 1u << 20;
   // Concurrent committers form write groups: one WAL append + fsync acknowledges them all.
-  db.enable_pipelined_write = true;
+  // (Pipelined writes split the group between WAL and memtable stages; with synced WAL writes
+  // that made groups smaller, so they are off.)
+  db.enable_pipelined_write = false;
+  // Spinning for the write-group leader wastes the few cores a storage node gives the index.
+  db.enable_write_thread_adaptive_yield = false;
   // Rarely written families (buckets, pending) would otherwise pin old WAL files forever.
   db.max_total_wal_size = 256u << 20;
   db.db_write_buffer_size = 256u << 20;
@@ -158,11 +162,29 @@ Index::~Index() {
   db_->Close().PermitUncheckedError();
 }
 
+namespace {
+thread_local bool tCacheOnly = false;
+}  // namespace
+
+Index::CacheOnlyScope::CacheOnlyScope() { tCacheOnly = true; }
+Index::CacheOnlyScope::~CacheOnlyScope() { tCacheOnly = false; }
+
+rocksdb::ReadOptions Index::readOptions() {
+  rocksdb::ReadOptions ro;
+  if (tCacheOnly) {
+    ro.read_tier = rocksdb::kBlockCacheTier;
+  }
+  return ro;
+}
+
 Result<std::optional<std::string>> Index::get(Cf which, std::string_view key) {
   std::string value;
-  rocksdb::Status s = db_->Get(rocksdb::ReadOptions(), cf(which), toSlice(key), &value);
+  rocksdb::Status s = db_->Get(readOptions(), cf(which), toSlice(key), &value);
   if (s.IsNotFound()) {
     return std::optional<std::string>();
+  }
+  if (s.IsIncomplete()) {
+    return unexpected(Code::kBusy, "not in memory");
   }
   if (!s.ok()) {
     return unexpected(fromRocks(s));

@@ -44,8 +44,21 @@ class Index {
   rocksdb::DB& db() { return *db_; }
   rocksdb::ColumnFamilyHandle* cf(Cf which) { return cfs_[static_cast<size_t>(which)]; }
 
-  // Point lookup; nullopt when absent.
+  // Point lookup; nullopt when absent. Inside a CacheOnlyScope, kBusy when the answer is not in
+  // memory (memtable, block or blob cache) and would need a disk read.
   Result<std::optional<std::string>> get(Cf which, std::string_view key);
+  // Read options for this thread: default, or cache-only inside a CacheOnlyScope.
+  static rocksdb::ReadOptions readOptions();
+
+  // While alive, this thread's reads through the Index never touch the disk (network threads use
+  // it to answer hot reads without a hop to the blocking pool).
+  class CacheOnlyScope {
+   public:
+    CacheOnlyScope();
+    ~CacheOnlyScope();
+    CacheOnlyScope(const CacheOnlyScope&) = delete;
+    CacheOnlyScope& operator=(const CacheOnlyScope&) = delete;
+  };
   // Writes `batch` atomically; synced (WAL fsync) when the store's syncWrites is set. This is
   // the acknowledgement point of every mutating store call.
   Status commit(rocksdb::WriteBatch& batch);

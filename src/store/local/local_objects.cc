@@ -228,8 +228,11 @@ Status LocalStore::loadInlineData(ObjectRecord& rec, std::string_view versionRaw
   std::vector<rocksdb::ColumnFamilyHandle*> cfs(keys.size(), index_->cf(Cf::kData));
   std::vector<std::string> values;
   std::vector<rocksdb::Status> st =
-      index_->db().MultiGet(rocksdb::ReadOptions(), cfs, slices, &values);
+      index_->db().MultiGet(local::Index::readOptions(), cfs, slices, &values);
   for (size_t i = 0; i < keys.size(); ++i) {
+    if (st[i].IsIncomplete()) {
+      return makeError(Code::kBusy, "not in memory");
+    }
     if (st[i].IsNotFound() || (st[i].ok() && values[i].size() != targets[i]->size)) {
       return makeError(Code::kCorruption, "object " + rec.key + ": inline data missing");
     }
@@ -415,6 +418,19 @@ Result<ObjectRecord> LocalStore::getObject(std::string_view bucket, std::string_
 Result<std::unique_ptr<ObjectReader>> LocalStore::openObject(std::string_view bucket,
                                                              std::string_view key) {
   maybeReclaim();
+  return openVersion(bucket, key);
+}
+
+Result<std::unique_ptr<ObjectReader>> LocalStore::tryOpenObjectCached(std::string_view bucket,
+                                                                      std::string_view key) {
+  // No reclaim work here: it unlinks files. Any index read that would touch the disk fails the
+  // whole call with kBusy and the caller retries openObject on the blocking pool.
+  local::Index::CacheOnlyScope cacheOnly;
+  return openVersion(bucket, key);
+}
+
+Result<std::unique_ptr<ObjectReader>> LocalStore::openVersion(std::string_view bucket,
+                                                              std::string_view key) {
   std::string okey = local::objectKey(bucket, key);
   // Pin, then confirm the pinned version is still current: a commit writes its batch before it
   // looks at the pins, so either it sees our pin (and defers the reclaim) or we see its record

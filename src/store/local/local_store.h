@@ -63,6 +63,8 @@ class LocalStore final : public ObjectStore, public std::enable_shared_from_this
   Result<ObjectRecord> getObject(std::string_view bucket, std::string_view key) override;
   Result<std::unique_ptr<ObjectReader>> openObject(std::string_view bucket,
                                                    std::string_view key) override;
+  Result<std::unique_ptr<ObjectReader>> tryOpenObjectCached(std::string_view bucket,
+                                                           std::string_view key) override;
   Status putObject(ObjectRecord record, const CommitCheck& check) override;
   Result<std::optional<ObjectRecord>> deleteObject(std::string_view bucket, std::string_view key,
                                                    const CommitCheck& check) override;
@@ -100,6 +102,8 @@ class LocalStore final : public ObjectStore, public std::enable_shared_from_this
   std::shared_mutex& bucketLock(std::string_view bucket);
   std::mutex& uploadLock(std::string_view uploadId);
   Status requireBucket(std::string_view bucket);
+  // openObject without the reclaim step (shared by the blocking and the cache-only paths).
+  Result<std::unique_ptr<ObjectReader>> openVersion(std::string_view bucket, std::string_view key);
   // Runs queued reclamation if any; called at the start of store calls (blocking threads).
   void maybeReclaim();
 

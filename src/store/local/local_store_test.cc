@@ -271,3 +271,50 @@ TEST(LocalStoreTest, UnsyncedModeWorks) {
 
 }  // namespace
 }  // namespace ember::store::testing
+
+namespace ember::store::testing {
+namespace {
+
+// The network-thread read path answers from memory or says kBusy; what it returns is always the
+// same committed bytes the blocking path returns.
+TEST(LocalStoreTest, CacheOnlyOpenMatchesBlockingOpen) {
+  TempDir dir;
+  std::string small = patternBytes(4096, 7);
+  std::string big = patternBytes(200000, 8);
+  {
+    auto store = openStore(testOptions(dir.path()));
+    ASSERT_TRUE(store);
+    STORE_ASSERT_OK(store->createBucket(makeBucket("hot")));
+    STORE_ASSERT_OK(putBytes(*store, "hot", "small", small, "e-small"));
+    STORE_ASSERT_OK(putBytes(*store, "hot", "big", big, "e-big"));
+  }
+  auto store = openStore(testOptions(dir.path()));  // cold caches
+  ASSERT_TRUE(store);
+  for (const auto& [key, bytes] : {std::pair<std::string, std::string>{"small", small},
+                                   {"big", big}}) {
+    auto first = store->tryOpenObjectCached("hot", key);
+    if (!first) {
+      EXPECT_EQ(first.error().code(), Code::kBusy) << key;
+    }
+    auto blocking = store->openObject("hot", key);
+    STORE_ASSERT_OK(blocking);
+    auto viaBlocking = readAllBytes(**blocking);
+    STORE_ASSERT_OK(viaBlocking);
+    EXPECT_EQ(*viaBlocking, bytes);
+    // After the blocking read warmed the caches, the cache-only path answers, identically.
+    auto cached = store->tryOpenObjectCached("hot", key);
+    STORE_ASSERT_OK(cached);
+    auto viaCache = readAllBytes(**cached);
+    STORE_ASSERT_OK(viaCache);
+    EXPECT_EQ(*viaCache, bytes);
+  }
+  // A miss may need the disk to prove (kBusy); it is never reported as found.
+  auto missing = store->tryOpenObjectCached("hot", "nope");
+  ASSERT_FALSE(missing);
+  EXPECT_TRUE(missing.error().code() == Code::kNoSuchKey || missing.error().code() == Code::kBusy)
+      << missing.error().toString();
+  EXPECT_EQ(codeOf(store->openObject("hot", "nope")), Code::kNoSuchKey);
+}
+
+}  // namespace
+}  // namespace ember::store::testing
