@@ -116,42 +116,95 @@ asio::awaitable<Result<Namespace::Written>> Namespace::writeBody(
   co_return done;
 }
 
-asio::awaitable<Result<ObjectRecord>> Namespace::putObject(PutInput in, ByteSource& body) {
-  EMBER_CO_TRY(validateKey(in.key));
-  EMBER_CO_TRY(co_await requireBucket(in.bucket));
-  auto written = co_await writeBody(body, unite(in.checksums, in.verifyOnly), in.expectedSize,
-                                    options_.maxPutSize);
-  EMBER_CO_TRY(written);
-  if (in.verify) {
-    EMBER_CO_TRY(in.verify(written->digests));
-  }
+namespace {
+
+// The record for a verified body, ready to commit. `in` is consumed.
+ObjectRecord recordFor(PutInput& in, store::Extent extent, const Digests& digests) {
   ObjectRecord rec;
   rec.bucket = std::move(in.bucket);
   rec.key = std::move(in.key);
-  rec.size = written->digests.size;
-  rec.etag = hexEncode(written->digests.md5);
+  rec.size = digests.size;
+  rec.etag = hexEncode(digests.md5);
   rec.mtimeMs = nowMs();
   rec.owner = std::move(in.owner);
   rec.content = std::move(in.content);
   rec.userMeta = std::move(in.userMeta);
-  rec.checksums = checksumPairs(written->digests, in.checksums);
+  rec.checksums = checksumPairs(digests, in.checksums);
   if (!rec.checksums.empty()) {
     rec.checksumType = "FULL_OBJECT";
   }
   if (rec.size > 0) {
-    rec.extents.push_back(std::move(written->extent));
+    rec.extents.push_back(std::move(extent));
   }
   rec.versionId = newId();
-  Conditions cond = std::move(in.conditions);
-  co_return co_await offload(pool_, [this, rec = std::move(rec), cond]() mutable
-                             -> Result<ObjectRecord> {
-    ObjectRecord copy = rec;
-    copy.extents.clear();  // the caller does not need inline bytes back
-    Status s = store_->putObject(std::move(rec), [&cond](const ObjectRecord* cur) {
-      return checkWriteConditions(cond, cur);
+  return rec;
+}
+
+// Commits `rec` under the write conditions; returns it without inline bytes.
+Result<ObjectRecord> commitPut(store::ObjectStore& store, ObjectRecord rec,
+                               const Conditions& cond) {
+  ObjectRecord copy = rec;
+  copy.extents.clear();  // the caller does not need inline bytes back
+  Status s = store.putObject(std::move(rec), [&cond](const ObjectRecord* cur) {
+    return checkWriteConditions(cond, cur);
+  });
+  EMBER_TRY(s);
+  return copy;
+}
+
+}  // namespace
+
+asio::awaitable<Result<ObjectRecord>> Namespace::putObject(PutInput in, ByteSource& body) {
+  EMBER_CO_TRY(validateKey(in.key));
+  EMBER_CO_TRY(co_await requireBucket(in.bucket));
+  std::set<ChecksumAlgo> algos = unite(in.checksums, in.verifyOnly);
+  if (in.expectedSize && *in.expectedSize <= options_.ioChunkBytes) {
+    // Small body: receive it whole (bounded by ioChunkBytes), then hash, write, verify and commit
+    // in one trip to the blocking pool instead of one per step.
+    std::string data(*in.expectedSize + 1, '\0');
+    size_t got = 0;
+    for (;;) {
+      auto n = co_await body.read(std::span<char>(data.data() + got, data.size() - got));
+      EMBER_CO_TRY(n);
+      if (*n == 0) {
+        break;
+      }
+      got += *n;
+      if (got == data.size()) {
+        co_return unexpected(Code::kIncompleteBody, "The body is longer than its declared size.");
+      }
+    }
+    if (got != *in.expectedSize) {
+      co_return unexpected(Code::kIncompleteBody, "You did not provide the number of bytes "
+                                                  "specified by the Content-Length HTTP header.");
+    }
+    data.resize(got);
+    co_return co_await offload(pool_, [this, in = std::move(in), data = std::move(data),
+                                       algos]() mutable -> Result<ObjectRecord> {
+      BodyHashers hashers(algos);
+      hashers.update(data);
+      Digests digests = hashers.finish(data.size());
+      if (in.verify) {
+        EMBER_TRY(in.verify(digests));
+      }
+      auto w = store_->newWriter();
+      EMBER_TRY(w);
+      EMBER_TRY((*w)->append(data));
+      auto extent = (*w)->finish();
+      EMBER_TRY(extent);
+      Conditions cond = in.conditions;
+      return commitPut(*store_, recordFor(in, std::move(*extent), digests), cond);
     });
-    EMBER_TRY(s);
-    return copy;
+  }
+  auto written = co_await writeBody(body, algos, in.expectedSize, options_.maxPutSize);
+  EMBER_CO_TRY(written);
+  if (in.verify) {
+    EMBER_CO_TRY(in.verify(written->digests));
+  }
+  Conditions cond = in.conditions;
+  ObjectRecord rec = recordFor(in, std::move(written->extent), written->digests);
+  co_return co_await offload(pool_, [this, rec = std::move(rec), cond]() mutable {
+    return commitPut(*store_, std::move(rec), cond);
   });
 }
 
