@@ -113,25 +113,6 @@ struct QueryParam {
   bool hasEquals = false;  // "acl" and "acl=" are signed as written
 };
 
-// '%XX' decoding that keeps malformed escapes literally and leaves '+' alone, like botocore's
-// unquote(); a client that sent a malformed escape signed the same literal text.
-std::string percentDecodeLenient(std::string_view s) {
-  std::string out;
-  out.reserve(s.size());
-  for (size_t i = 0; i < s.size(); ++i) {
-    if (s[i] == '%' && i + 2 < s.size()) {
-      int hi = hexDigitValue(s[i + 1]);
-      int lo = hexDigitValue(s[i + 2]);
-      if (hi >= 0 && lo >= 0) {
-        out.push_back(static_cast<char>((hi << 4) | lo));
-        i += 2;
-        continue;
-      }
-    }
-    out.push_back(s[i]);
-  }
-  return out;
-}
 
 std::vector<QueryParam> parseQuery(std::string_view rawQuery) {
   std::vector<QueryParam> params;
@@ -145,9 +126,9 @@ std::vector<QueryParam> parseQuery(std::string_view rawQuery) {
     if (!part.empty()) {
       size_t eq = part.find('=');
       QueryParam p;
-      p.name = percentDecodeLenient(part.substr(0, eq));
+      p.name = uriDecodeLenient(part.substr(0, eq));
       if (eq != std::string_view::npos) {
-        p.value = percentDecodeLenient(part.substr(eq + 1));
+        p.value = uriDecodeLenient(part.substr(eq + 1));
         p.hasEquals = true;
       }
       params.push_back(std::move(p));

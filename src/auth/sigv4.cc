@@ -50,25 +50,6 @@ bool isLowerHex(std::string_view s) {
                      [](char c) { return isDigit(c) || (c >= 'a' && c <= 'f'); });
 }
 
-// '%XX' decoding that keeps malformed escapes literally; canonicalQuery cannot fail, and a
-// literal '%' is then re-encoded as %25 exactly as a client signing the raw text would do.
-std::string uriDecodeLenient(std::string_view s) {
-  std::string out;
-  out.reserve(s.size());
-  for (size_t i = 0; i < s.size(); ++i) {
-    if (s[i] == '%' && i + 2 < s.size()) {
-      int hi = hexDigitValue(s[i + 1]);
-      int lo = hexDigitValue(s[i + 2]);
-      if (hi >= 0 && lo >= 0) {
-        out.push_back(static_cast<char>((hi << 4) | lo));
-        i += 2;
-        continue;
-      }
-    }
-    out.push_back(s[i]);
-  }
-  return out;
-}
 
 struct QueryParam {
   std::string name;   // decoded
@@ -729,6 +710,26 @@ std::string uriEncode(std::string_view s, bool encodeSlash) {
       out.push_back(kUpperHex[b >> 4]);
       out.push_back(kUpperHex[b & 0x0f]);
     }
+  }
+  return out;
+}
+
+// '%XX' decoding that keeps malformed escapes literally; canonicalQuery cannot fail, and a
+// literal '%' is then re-encoded as %25 exactly as a client signing the raw text would do.
+std::string uriDecodeLenient(std::string_view s) {
+  std::string out;
+  out.reserve(s.size());
+  for (size_t i = 0; i < s.size(); ++i) {
+    if (s[i] == '%' && i + 2 < s.size()) {
+      int hi = hexDigitValue(s[i + 1]);
+      int lo = hexDigitValue(s[i + 2]);
+      if (hi >= 0 && lo >= 0) {
+        out.push_back(static_cast<char>((hi << 4) | lo));
+        i += 2;
+        continue;
+      }
+    }
+    out.push_back(s[i]);
   }
   return out;
 }

@@ -69,6 +69,9 @@ Result<AuthContext> verifySigV4(const SigV4Input& in, const CredentialLookup& lo
 // Building blocks, exposed for tests and for the cold-store signer (client side, later issue).
 std::string uriEncode(std::string_view s, bool encodeSlash);   // AWS UriEncode
 Result<std::string> uriDecode(std::string_view s);             // %XX decoding ('+' stays '+')
+// %XX decoding that keeps malformed escapes literally (what a client that signed the raw text
+// signed); '+' stays '+'.
+std::string uriDecodeLenient(std::string_view s);
 std::string canonicalQuery(std::string_view rawQuery, bool dropSignature);
 std::string deriveSigningKey(std::string_view secret, std::string_view date,
                              std::string_view region, std::string_view service);

@@ -98,6 +98,11 @@ class Namespace {
   asio::awaitable<Result<Written>> writeBody(ByteSource& body, std::set<ChecksumAlgo> sums,
                                              std::optional<uint64_t> expectedSize,
                                              uint64_t maxSize);
+  asio::awaitable<Result<Written>> streamInto(ByteSource& body,
+                                              std::shared_ptr<store::DataWriter> w,
+                                              std::set<ChecksumAlgo> sums,
+                                              std::optional<uint64_t> expectedSize,
+                                              uint64_t maxSize);
   asio::awaitable<Status> requireBucket(const std::string& bucket);
 
   store::ObjectStorePtr store_;

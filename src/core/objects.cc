@@ -68,8 +68,20 @@ asio::awaitable<Result<Namespace::Written>> Namespace::writeBody(
   }
   auto writer = co_await offload(pool_, [this] { return store_->newWriter(); });
   EMBER_CO_TRY(writer);
-  auto hashers = std::make_shared<BodyHashers>(sums);
   std::shared_ptr<store::DataWriter> w(std::move(*writer));
+  auto result = co_await streamInto(body, w, std::move(sums), expectedSize, maxSize);
+  if (!result) {
+    // The client went away, sent too much or too little, or the disk is full: drop the partial
+    // file now rather than at the store's next call.
+    co_await offload(pool_, [w] { w->abort(); });
+  }
+  co_return result;
+}
+
+asio::awaitable<Result<Namespace::Written>> Namespace::streamInto(
+    ByteSource& body, std::shared_ptr<store::DataWriter> w, std::set<ChecksumAlgo> sums,
+    std::optional<uint64_t> expectedSize, uint64_t maxSize) {
+  auto hashers = std::make_shared<BodyHashers>(sums);
   const size_t chunk = options_.ioChunkBytes;
   std::vector<char> buf(expectedSize ? std::min<uint64_t>(*expectedSize + 1, chunk) : chunk);
   uint64_t total = 0;
@@ -189,9 +201,12 @@ asio::awaitable<Result<ObjectRecord>> Namespace::putObject(PutInput in, ByteSour
       }
       auto w = store_->newWriter();
       EMBER_TRY(w);
-      EMBER_TRY((*w)->append(data));
-      auto extent = (*w)->finish();
-      EMBER_TRY(extent);
+      Status appended = (*w)->append(data);
+      auto extent = appended ? (*w)->finish() : Result<store::Extent>(unexpected(appended));
+      if (!extent) {
+        (*w)->abort();
+        return unexpected(extent.error());
+      }
       Conditions cond = in.conditions;
       return commitPut(*store_, recordFor(in, std::move(*extent), digests), cond);
     });
@@ -341,21 +356,28 @@ asio::awaitable<Result<ObjectRecord>> Namespace::copyObject(CopyInput in) {
     EMBER_TRY(w);
     BodyHashers hashers(algos);
     std::vector<char> buf(std::min<uint64_t>(src->length, options_.ioChunkBytes));
-    uint64_t pos = 0;
-    while (pos < src->length) {
-      auto n = src->reader->readAt(pos, std::span<char>(buf.data(), buf.size()));
-      EMBER_TRY(n);
-      if (*n == 0) {
-        return unexpected(Code::kCorruption, "source object shorter than its record");
+    auto copy = [&]() -> Result<Written> {
+      uint64_t pos = 0;
+      while (pos < src->length) {
+        auto n = src->reader->readAt(pos, std::span<char>(buf.data(), buf.size()));
+        EMBER_TRY(n);
+        if (*n == 0) {
+          return unexpected(Code::kCorruption, "source object shorter than its record");
+        }
+        std::span<const char> data(buf.data(), *n);
+        hashers.update(data);
+        EMBER_TRY((*w)->append(data));
+        pos += *n;
       }
-      std::span<const char> data(buf.data(), *n);
-      hashers.update(data);
-      EMBER_TRY((*w)->append(data));
-      pos += *n;
+      auto extent = (*w)->finish();
+      EMBER_TRY(extent);
+      return Written{std::move(*extent), hashers.finish(pos)};
+    };
+    auto r = copy();
+    if (!r) {
+      (*w)->abort();  // e.g. the volume filled up mid-copy: drop the partial file now
     }
-    auto extent = (*w)->finish();
-    EMBER_TRY(extent);
-    return Written{std::move(*extent), hashers.finish(pos)};
+    return r;
   });
   EMBER_CO_TRY(written);
   ObjectRecord rec;

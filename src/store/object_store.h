@@ -86,6 +86,10 @@ class DataWriter {
   // recovery, so a crash between finish() and the commit leaks nothing.
   virtual Result<Extent> finish() = 0;
   virtual uint64_t size() const = 0;
+  // Discards the bytes now (blocking: removes a spilled file). The destructor discards too, but
+  // may defer the file removal to the store's next call because it can run on a network thread;
+  // callers on the blocking pool that give up on a write call abort() so nothing lingers.
+  virtual void abort() {}
 };
 
 // A consistent view of one committed object version. The extents it references are not

@@ -29,6 +29,7 @@ class LocalWriter final : public DataWriter {
   Status append(std::span<const char> data) override;
   Result<Extent> finish() override;
   uint64_t size() const override { return size_; }
+  void abort() override { discard(true); }
 
  private:
   Status spill();
