@@ -107,37 +107,6 @@ bool constantTimeEquals(std::string_view a, std::string_view b) {
 
 // ---- query --------------------------------------------------------------------------------------
 
-struct QueryParam {
-  std::string name;   // decoded
-  std::string value;  // decoded
-  bool hasEquals = false;  // "acl" and "acl=" are signed as written
-};
-
-
-std::vector<QueryParam> parseQuery(std::string_view rawQuery) {
-  std::vector<QueryParam> params;
-  size_t pos = 0;
-  while (pos <= rawQuery.size()) {
-    size_t amp = rawQuery.find('&', pos);
-    if (amp == std::string_view::npos) {
-      amp = rawQuery.size();
-    }
-    std::string_view part = rawQuery.substr(pos, amp - pos);
-    if (!part.empty()) {
-      size_t eq = part.find('=');
-      QueryParam p;
-      p.name = uriDecodeLenient(part.substr(0, eq));
-      if (eq != std::string_view::npos) {
-        p.value = uriDecodeLenient(part.substr(eq + 1));
-        p.hasEquals = true;
-      }
-      params.push_back(std::move(p));
-    }
-    pos = amp + 1;
-  }
-  return params;
-}
-
 bool hasParam(const std::vector<QueryParam>& query, std::string_view name) {
   return std::any_of(query.begin(), query.end(),
                      [name](const QueryParam& p) { return p.name == name; });
@@ -555,13 +524,13 @@ bool hasSigV2(const SigV4Input& in) {
   if (authorization != nullptr && isV2AuthorizationHeader(*authorization)) {
     return true;
   }
-  return hasV2QueryCredentials(parseQuery(in.rawQuery));
+  return hasV2QueryCredentials(parseQueryLenient(in.rawQuery));
 }
 
 Result<AuthContext> verifySigV2(const SigV4Input& in, const CredentialLookup& lookup,
                                 std::string_view vhostBucket) {
   const std::string* authorization = in.headers.find("authorization");
-  std::vector<QueryParam> query = parseQuery(in.rawQuery);
+  std::vector<QueryParam> query = parseQueryLenient(in.rawQuery);
   bool v2Query = hasV2QueryCredentials(query);
   bool v4Query = hasV4QueryCredentials(query);
   if (authorization != nullptr && (v2Query || v4Query)) {

@@ -51,32 +51,6 @@ bool isLowerHex(std::string_view s) {
 }
 
 
-struct QueryParam {
-  std::string name;   // decoded
-  std::string value;  // decoded
-};
-
-std::vector<QueryParam> parseQuery(std::string_view rawQuery) {
-  std::vector<QueryParam> params;
-  size_t pos = 0;
-  while (pos <= rawQuery.size()) {
-    size_t amp = rawQuery.find('&', pos);
-    if (amp == std::string_view::npos) {
-      amp = rawQuery.size();
-    }
-    std::string_view part = rawQuery.substr(pos, amp - pos);
-    if (!part.empty()) {
-      size_t eq = part.find('=');
-      std::string_view name = part.substr(0, eq);
-      std::string_view value =
-          eq == std::string_view::npos ? std::string_view() : part.substr(eq + 1);
-      params.push_back({uriDecodeLenient(name), uriDecodeLenient(value)});
-    }
-    pos = amp + 1;
-  }
-  return params;
-}
-
 // ---- time ---------------------------------------------------------------------------------------
 
 // Days since 1970-01-01 of a proleptic Gregorian date (Howard Hinnant's days_from_civil).
@@ -676,7 +650,7 @@ bool isStreaming(PayloadMode mode) {
 
 Result<AuthContext> verifySigV4(const SigV4Input& in, const CredentialLookup& lookup) {
   const std::string* authorization = in.headers.find("authorization");
-  std::vector<QueryParam> query = parseQuery(in.rawQuery);
+  std::vector<QueryParam> query = parseQueryLenient(in.rawQuery);
   bool presigned = std::any_of(query.begin(), query.end(), [](const QueryParam& p) {
     return p.name == "X-Amz-Signature" || p.name == "X-Amz-Algorithm" ||
            p.name == "X-Amz-Credential";
@@ -734,6 +708,30 @@ std::string uriDecodeLenient(std::string_view s) {
   return out;
 }
 
+std::vector<QueryParam> parseQueryLenient(std::string_view rawQuery) {
+  std::vector<QueryParam> params;
+  size_t pos = 0;
+  while (pos <= rawQuery.size()) {
+    size_t amp = rawQuery.find('&', pos);
+    if (amp == std::string_view::npos) {
+      amp = rawQuery.size();
+    }
+    std::string_view part = rawQuery.substr(pos, amp - pos);
+    if (!part.empty()) {
+      size_t eq = part.find('=');
+      QueryParam p;
+      p.name = uriDecodeLenient(part.substr(0, eq));
+      if (eq != std::string_view::npos) {
+        p.value = uriDecodeLenient(part.substr(eq + 1));
+        p.hasEquals = true;
+      }
+      params.push_back(std::move(p));
+    }
+    pos = amp + 1;
+  }
+  return params;
+}
+
 Result<std::string> uriDecode(std::string_view s) {
   std::string out;
   out.reserve(s.size());
@@ -760,7 +758,7 @@ Result<std::string> uriDecode(std::string_view s) {
 
 std::string canonicalQuery(std::string_view rawQuery, bool dropSignature) {
   std::vector<std::pair<std::string, std::string>> encoded;
-  for (QueryParam& p : parseQuery(rawQuery)) {
+  for (QueryParam& p : parseQueryLenient(rawQuery)) {
     if (dropSignature && p.name == "X-Amz-Signature") {
       continue;
     }

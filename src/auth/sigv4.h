@@ -7,6 +7,7 @@
 #include <functional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "common/headers.h"
 #include "common/status.h"
@@ -72,6 +73,15 @@ Result<std::string> uriDecode(std::string_view s);             // %XX decoding (
 // %XX decoding that keeps malformed escapes literally (what a client that signed the raw text
 // signed); '+' stays '+'.
 std::string uriDecodeLenient(std::string_view s);
+
+// One query parameter as signers see it: name and value %-decoded leniently.
+struct QueryParam {
+  std::string name;
+  std::string value;
+  bool hasEquals = false;  // "acl" and "acl=" differ for SigV2, which signs them as written
+};
+// Splits a raw query string on '&' (empty items skipped), in order, duplicates kept.
+std::vector<QueryParam> parseQueryLenient(std::string_view rawQuery);
 std::string canonicalQuery(std::string_view rawQuery, bool dropSignature);
 std::string deriveSigningKey(std::string_view secret, std::string_view date,
                              std::string_view region, std::string_view service);
