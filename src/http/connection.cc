@@ -227,6 +227,15 @@ asio::awaitable<bool> Connection::handleRequest() {
   req_.received = start;
   body_.reset();
   writer_.reset(req_.method == "HEAD", decoder_.version() == 10, req_.keepAlive);
+  if (decoder_.expectContinueWithoutBody()) {
+    // The body is empty, so there is nothing to wait for: invite it at once, as S3 does. A final
+    // response without the interim one leaves botocore's connection with a stale status line that
+    // it hands to the next request it sends with "Expect: 100-continue" on the same connection.
+    asio::const_buffer b(kContinueResponse.data(), kContinueResponse.size());
+    if (ErrorCode ec = co_await writeAll(&b, 1)) {
+      co_return false;
+    }
+  }
 
   bool threw = false;
   std::string what;

@@ -18,7 +18,6 @@ constexpr size_t kChunkedReadBuffer = 64 * 1024;
 // Handler buffers at least this large are filled directly by the socket read.
 constexpr size_t kDirectReadMin = 8 * 1024;
 constexpr size_t kDrainBuffer = 16 * 1024;
-constexpr std::string_view kContinue = "HTTP/1.1 100 Continue\r\n\r\n";
 
 }  // namespace
 
@@ -66,7 +65,7 @@ asio::awaitable<Result<size_t>> Connection::BodyReader::read(std::span<char> buf
     continuePending_ = false;
     // Once a final response is on the wire an interim one may no longer be sent.
     if (!c_.writer_.flushedAny()) {
-      asio::const_buffer b(kContinue.data(), kContinue.size());
+      asio::const_buffer b(kContinueResponse.data(), kContinueResponse.size());
       ErrorCode ec = co_await c_.writeAll(&b, 1);
       if (ec) {
         co_return unexpected(fail(Status(Code::kUnavailable, "sending 100 Continue failed")));

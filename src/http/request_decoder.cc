@@ -73,6 +73,7 @@ struct DecoderState {
   bool hostSeen = false;
   bool transferEncodingSeen = false;
   bool expect100 = false;
+  bool expect100NoBody = false;
   BodyFraming framing = BodyFraming::kNone;
   // Body output window for the current putBody() call.
   char* out = nullptr;
@@ -248,6 +249,7 @@ void RequestDecoder::reset(Request* req) {
   d.hostSeen = false;
   d.transferEncodingSeen = false;
   d.expect100 = false;
+  d.expect100NoBody = false;
   d.framing = BodyFraming::kNone;
   d.out = nullptr;
   d.outSize = 0;
@@ -321,7 +323,9 @@ RequestDecoder::HeadStep RequestDecoder::putHead(std::string_view in) {
     req.contentLength = d.parser->content_length().value_or(0);
     d.framing = *req.contentLength > 0 ? BodyFraming::kContentLength : BodyFraming::kNone;
   }
-  d.expect100 = d.expect100 && d.version >= 11 && d.framing != BodyFraming::kNone;
+  const bool expect = d.expect100 && d.version >= 11;
+  d.expect100 = expect && d.framing != BodyFraming::kNone;
+  d.expect100NoBody = expect && d.framing == BodyFraming::kNone;
   step.state = HeadState::kDone;
   return step;
 }
@@ -333,6 +337,8 @@ const std::string& RequestDecoder::errorDetail() const { return impl_->errorDeta
 BodyFraming RequestDecoder::framing() const { return impl_->framing; }
 
 bool RequestDecoder::expectContinue() const { return impl_->expect100; }
+
+bool RequestDecoder::expectContinueWithoutBody() const { return impl_->expect100NoBody; }
 
 int RequestDecoder::version() const { return impl_->version; }
 

@@ -63,6 +63,8 @@ class RequestDecoder {
   // After kDone.
   BodyFraming framing() const;
   bool expectContinue() const;  // "Expect: 100-continue" on an HTTP/1.1 request with a body
+  // "Expect: 100-continue" on an HTTP/1.1 request whose body is empty (Content-Length: 0).
+  bool expectContinueWithoutBody() const;
   int version() const;          // 10 or 11
 
   struct BodyStep {

@@ -158,6 +158,25 @@ TEST_F(ServerTest, ExpectContinueIsSentOnFirstRead) {
   EXPECT_EQ(r.body, "hello");
 }
 
+// botocore sends "Expect: 100-continue" on empty PUTs too; it must get the interim response, or it
+// reuses the final status line it read while waiting for the next request on the connection.
+TEST_F(ServerTest, ExpectContinueWithAnEmptyBodyStillGetsTheInterimResponse) {
+  startServer([](Request&, RequestBody&, ResponseWriter& w) -> asio::awaitable<void> {
+    Status s = co_await w.respond(reply(200), "done");
+    s.ignoreError();
+  });
+  TestClient c(port());
+  for (int i = 0; i < 2; ++i) {
+    ASSERT_TRUE(c.send("PUT /o HTTP/1.1\r\nHost: t\r\nContent-Length: 0\r\n"
+                       "Expect: 100-continue\r\n\r\n"));
+    EXPECT_EQ(c.read().status, 100);
+    ClientResponse r = c.read();
+    EXPECT_EQ(r.status, 200);
+    EXPECT_EQ(r.body, "done");
+    EXPECT_NE(r.headerOr("connection"), "close");  // the connection stays usable
+  }
+}
+
 TEST_F(ServerTest, ExpectContinueRejectedWithoutReadingNeverInvitesTheBody) {
   startServer([](Request&, RequestBody&, ResponseWriter& w) -> asio::awaitable<void> {
     Status s = co_await w.respond(reply(403), "denied");
