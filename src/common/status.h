@@ -55,6 +55,32 @@ enum class Code : int {
   kTimeout,
   kNotImplemented,
   kMethodNotAllowed,
+  // Header / query validation by an adapter (the detail names the header or parameter).
+  kInvalidHeader,       // a header value that is malformed or out of range
+  kMissingHeader,       // a required header is absent
+  kInvalidQueryParam,   // a query parameter value that is malformed or out of range
+  kUnsupportedCondition,  // a condition combination the operation cannot evaluate
+  // Block and append objects (Blob block blobs / append blobs).
+  kInvalidBlockList,    // a block list names a block that is not staged/committed, or is malformed
+  kInvalidBlockId,      // a block id that is not base64 or whose length differs from the others
+  kWrongObjectKind,     // an append to a block object or a block op on an append object
+  kObjectSealed,        // an append object that was sealed
+  kAppendPositionMismatch,  // append-position condition failed
+  kMaxSizeExceeded,     // append max-size condition failed
+  kBlockCountExceeded,  // too many committed blocks
+  // Leases: a write without / with the wrong lease, and lease operations in the wrong state.
+  kLeaseIdMissing,      // the object/bucket is leased and the request names no lease
+  kLeaseIdMismatch,     // the request's lease id is not the active lease
+  kLeaseNotPresent,     // the request names a lease but none is active
+  kLeaseAlreadyPresent,         // acquire/change on a resource leased by someone else
+  kLeaseOpIdMismatch,           // renew/release/change with the wrong lease id
+  kLeaseOpNotPresent,           // renew/release/change when no lease is held
+  kLeaseBrokenCannotRenew,      // renew of a broken lease
+  kLeaseBreakingCannotAcquire,  // acquire while a break is in progress
+  // Copies.
+  kCopySourceFailed,    // the copy source could not be read (detail carries its status)
+  kNoPendingCopy,       // abort of a copy that is not pending
+  kCopyIdMismatch,      // abort with a copy id that is not the destination's
   kCorruption,          // on-disk data failed a check
   kIOError,
   kInternal,            // keep last: tables size themselves by it

@@ -104,6 +104,42 @@ S3Error s3ErrorFor(Code code) {
     case Code::kMethodNotAllowed:
       return {405, "MethodNotAllowed",
               "The specified method is not allowed against this resource."};
+    case Code::kInvalidHeader: return {400, "InvalidArgument", "A header you provided is not valid."};
+    case Code::kMissingHeader:
+      return {400, "InvalidRequest", "A header required by this operation is missing."};
+    case Code::kInvalidQueryParam:
+      return {400, "InvalidArgument", "A query parameter you provided is not valid."};
+    case Code::kUnsupportedCondition:
+      return {400, "InvalidRequest", "The combination of conditions is not supported."};
+    case Code::kInvalidBlockList:
+    case Code::kInvalidBlockId:
+      return {400, "InvalidRequest", "The block list or block id is not valid."};
+    case Code::kWrongObjectKind:
+      return {409, "InvalidObjectState", "The operation is not valid for the object's type."};
+    case Code::kObjectSealed:
+      return {409, "InvalidObjectState", "The object is sealed and cannot be appended to."};
+    case Code::kAppendPositionMismatch:
+    case Code::kMaxSizeExceeded:
+      return {412, "PreconditionFailed",
+              "At least one of the pre-conditions you specified did not hold"};
+    case Code::kBlockCountExceeded:
+      return {409, "InvalidObjectState", "The object has the maximum number of blocks."};
+    case Code::kLeaseIdMissing:
+    case Code::kLeaseIdMismatch:
+    case Code::kLeaseNotPresent:
+      return {409, "InvalidObjectState",
+              "The object is leased through the Blob API; release the lease before writing."};
+    case Code::kLeaseAlreadyPresent:
+    case Code::kLeaseOpIdMismatch:
+    case Code::kLeaseOpNotPresent:
+    case Code::kLeaseBrokenCannotRenew:
+    case Code::kLeaseBreakingCannotAcquire:
+      return {409, "OperationAborted", "A conflicting lease operation is in progress."};
+    case Code::kCopySourceFailed:
+      return {404, "NoSuchKey", "The copy source could not be read."};
+    case Code::kNoPendingCopy:
+    case Code::kCopyIdMismatch:
+      return {409, "InvalidRequest", "There is no matching pending copy."};
     case Code::kCorruption:
     case Code::kIOError:
     case Code::kInternal:
