@@ -17,11 +17,18 @@ Namespace::Namespace(store::ObjectStorePtr store, BlockingPool& pool, NamespaceO
     : store_(std::move(store)), pool_(pool), options_(options) {}
 
 asio::awaitable<Status> Namespace::createBucket(std::string name, std::string owner,
-                                                std::string region) {
+                                                std::string region, StringPairs userMeta) {
   if (!validBucketName(name)) {
     co_return makeError(Code::kInvalidBucketName, "The specified bucket is not valid.");
   }
-  store::BucketRecord rec{name, nowMs(), owner, region};
+  store::BucketRecord rec;
+  rec.name = name;
+  rec.createdMs = nowMs();
+  rec.mtimeMs = rec.createdMs;
+  rec.owner = owner;
+  rec.region = region;
+  rec.userMeta = std::move(userMeta);
+  rec.etag = newBucketEtag();
   {
     std::unique_lock lock(bucketsMu_);
     ++bucketGen_;  // a racing miss must not cache a stale "absent -> present" answer either way

@@ -46,7 +46,8 @@ class Namespace {
 
   // --- buckets ---
   // Errors: kInvalidBucketName, kAlreadyOwned (same owner), kAlreadyExists.
-  asio::awaitable<Status> createBucket(std::string name, std::string owner, std::string region);
+  asio::awaitable<Status> createBucket(std::string name, std::string owner, std::string region,
+                                       StringPairs userMeta = {});
   asio::awaitable<Result<BucketRecord>> getBucket(std::string name);
   asio::awaitable<Status> deleteBucket(std::string name);
   asio::awaitable<Result<std::vector<BucketRecord>>> listBuckets();
@@ -136,5 +137,7 @@ Result<ByteRange> parseCopyRange(std::string_view header, uint64_t size);
 bool etagMatches(std::string_view headerValue, std::string_view etag);
 // New random 32-hex-char id.
 std::string newId();
+// A fresh opaque bucket ETag ("0x" + 16 uppercase hex chars, the shape Azure uses).
+std::string newBucketEtag();
 
 }  // namespace ember::core

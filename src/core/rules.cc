@@ -251,4 +251,15 @@ std::string newId() {
   return out;
 }
 
+std::string newBucketEtag() {
+  thread_local std::mt19937_64 rng{std::random_device{}()};
+  static constexpr char kHex[] = "0123456789ABCDEF";
+  std::string out = "0x";
+  uint64_t v = rng();
+  for (int i = 0; i < 16; ++i) {
+    out += kHex[(v >> (i * 4)) & 0xF];
+  }
+  return out;
+}
+
 }  // namespace ember::core

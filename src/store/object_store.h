@@ -23,11 +23,25 @@ namespace ember::store {
 
 using StringPairs = std::vector<std::pair<std::string, std::string>>;
 
+// A lease on a bucket or object (Blob leases): while one is active, writes and deletes must name
+// its id. The state is derived from the fields and the clock, see core/lease.h.
+struct LeaseRecord {
+  std::string id;            // the current or last lease id ("" = never leased)
+  int32_t durationSec = -1;  // -1 infinite, else the fixed term (15..60 s)
+  int64_t expiresMs = 0;     // fixed leases: end of the current term
+  int64_t breakAtMs = 0;     // breaking: when the break completes (0 = no break requested)
+  bool released = false;     // released: available again
+};
+
 struct BucketRecord {
   std::string name;
   int64_t createdMs = 0;
   std::string owner;   // access-key user name that created it
   std::string region;  // location constraint given at creation ("" = default)
+  StringPairs userMeta;    // container metadata (Blob x-ms-meta-*), names as given
+  std::string etag;        // changes with every metadata write ("" on buckets made before)
+  int64_t mtimeMs = 0;     // last metadata write (createdMs when never written)
+  LeaseRecord lease;
 };
 
 // Where a run of an object's bytes lives. Inline extents carry their bytes (small objects are
@@ -51,6 +65,9 @@ struct ContentHeaders {
   std::string expires;
 };
 
+// Block objects are written whole (PUT, multipart, block lists); append objects grow by appends.
+enum class ObjectKind : uint8_t { kBlock = 0, kAppend = 1 };
+
 struct ObjectRecord {
   std::string bucket;
   std::string key;
@@ -66,6 +83,15 @@ struct ObjectRecord {
   std::vector<Extent> extents;      // the bytes, in order; sizes sum to `size`
   std::string versionId;    // internal, unique per committed version (32 hex chars); the
                             // committer's fresh id, or assigned by the store when empty
+  ObjectKind kind = ObjectKind::kBlock;
+  int64_t createdMs = 0;    // when the key was created (kept by metadata-only rewrites)
+  std::string contentMd5;   // the Content-MD5 property, base64 ("" = none stored)
+  bool sealed = false;      // append objects: no more appends
+  uint32_t blockCount = 0;  // append objects: committed appends
+  std::vector<std::string> blockIds;  // objects committed from a block list: the id of each
+                                      // entry of partSizes (raw, as decoded from base64)
+  LeaseRecord lease;
+  StringPairs attrs;        // adapter-owned system attributes, kept verbatim (Blob copy status)
 };
 
 // Precondition evaluated atomically with a commit, under the store's per-key serialization:
@@ -130,7 +156,8 @@ struct UploadRecord {
 };
 
 struct PartRecord {
-  uint32_t number = 0;      // 1..10000
+  uint32_t number = 0;      // 1..10000 for multipart uploads; any >= 1 for block staging
+  std::string blockId;      // block staging: the block's id (raw); "" for multipart parts
   uint64_t size = 0;
   std::string etag;         // hex MD5 of the part, without quotes
   int64_t mtimeMs = 0;

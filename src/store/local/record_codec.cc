@@ -91,6 +91,62 @@ bool decodeTailBody(Decoder& d, ObjectRecord& rec) {
   return d.ok();
 }
 
+void encodeLease(Encoder& e, const LeaseRecord& l) {
+  e.string(l.id);
+  e.signedVarint(l.durationSec);
+  e.signedVarint(l.expiresMs);
+  e.signedVarint(l.breakAtMs);
+  e.u8(l.released ? 1 : 0);
+}
+
+void decodeLease(Decoder& d, LeaseRecord& l) {
+  l.id = d.string();
+  l.durationSec = static_cast<int32_t>(d.signedVarint());
+  l.expiresMs = d.signedVarint();
+  l.breakAtMs = d.signedVarint();
+  l.released = d.u8() != 0;
+}
+
+// Format 2 fields of an object value, after the (embedded) tail.
+void encodeObjectExt(Encoder& e, const ObjectRecord& rec) {
+  e.u8(static_cast<uint8_t>(rec.kind));
+  e.signedVarint(rec.createdMs);
+  e.string(rec.contentMd5);
+  e.u8(rec.sealed ? 1 : 0);
+  e.varint(rec.blockCount);
+  e.varint(rec.blockIds.size());
+  for (const std::string& id : rec.blockIds) {
+    e.string(id);
+  }
+  encodeLease(e, rec.lease);
+  e.pairs(rec.attrs);
+}
+
+void decodeObjectExt(Decoder& d, ObjectRecord& rec) {
+  uint8_t kind = d.u8();
+  if (kind > static_cast<uint8_t>(ObjectKind::kAppend)) {
+    d.fail();
+    return;
+  }
+  rec.kind = static_cast<ObjectKind>(kind);
+  rec.createdMs = d.signedVarint();
+  rec.contentMd5 = d.string();
+  rec.sealed = d.u8() != 0;
+  uint64_t blocks = d.varint();
+  if (blocks > UINT32_MAX) {
+    d.fail();
+    return;
+  }
+  rec.blockCount = static_cast<uint32_t>(blocks);
+  size_t ids = d.count(1);
+  rec.blockIds.reserve(ids);
+  for (size_t i = 0; i < ids && d.ok(); ++i) {
+    rec.blockIds.push_back(d.string());
+  }
+  decodeLease(d, rec.lease);
+  rec.attrs = d.pairs();
+}
+
 }  // namespace
 
 // --- ids ---
@@ -300,6 +356,10 @@ std::string encodeBucket(const BucketRecord& b) {
   e.signedVarint(b.createdMs);
   e.string(b.owner);
   e.string(b.region);
+  e.pairs(b.userMeta);
+  e.string(b.etag);
+  e.signedVarint(b.mtimeMs);
+  encodeLease(e, b.lease);
   return e.take();
 }
 
@@ -307,12 +367,19 @@ Result<BucketRecord> decodeBucket(std::string_view name, std::string_view value)
   Decoder d(value);
   BucketRecord b;
   b.name = std::string(name);
-  if (d.u8() != kFormatVersion) {
+  const uint8_t version = d.u8();
+  if (!knownFormat(version)) {
     return unexpected(corrupt("bucket"));
   }
   b.createdMs = d.signedVarint();
   b.owner = d.string();
   b.region = d.string();
+  if (version >= 2) {
+    b.userMeta = d.pairs();
+    b.etag = d.string();
+    b.mtimeMs = d.signedVarint();
+    decodeLease(d, b.lease);
+  }
   if (!d.ok()) {
     return unexpected(corrupt("bucket"));
   }
@@ -346,6 +413,7 @@ EncodedObject encodeObject(const ObjectRecord& rec) {
   } else {
     encodeTailBody(e, rec);
   }
+  encodeObjectExt(e, rec);
   out.value = e.take();
   return out;
 }
@@ -355,7 +423,8 @@ Result<DecodedObject> decodeObject(std::string_view bucket, std::string_view key
   Decoder d(value);
   DecodedObject out;
   ObjectRecord& r = out.record;
-  if (d.u8() != kFormatVersion) {
+  const uint8_t version = d.u8();
+  if (!knownFormat(version)) {
     return unexpected(corrupt("object"));
   }
   uint8_t flags = d.u8();
@@ -375,6 +444,9 @@ Result<DecodedObject> decodeObject(std::string_view bucket, std::string_view key
     if (!out.tailExternal) {
       decodeTailBody(d, r);
     }
+    if (version >= 2) {
+      decodeObjectExt(d, r);
+    }
   }
   if (!d.ok()) {
     return unexpected(corrupt("object"));
@@ -384,14 +456,14 @@ Result<DecodedObject> decodeObject(std::string_view bucket, std::string_view key
 
 Status decodeTail(std::string_view tail, ObjectRecord& rec) {
   Decoder d(tail);
-  if (d.u8() != kFormatVersion || !decodeTailBody(d, rec)) {
+  if (!knownFormat(d.u8()) || !decodeTailBody(d, rec)) {
     return corrupt("object tail");
   }
   return Status::ok();
 }
 
 Result<std::string_view> peekVersionRaw(std::string_view value) {
-  if (value.size() < 2 + kIdBytes || static_cast<uint8_t>(value[0]) != kFormatVersion) {
+  if (value.size() < 2 + kIdBytes || !knownFormat(static_cast<uint8_t>(value[0]))) {
     return unexpected(corrupt("object"));
   }
   return value.substr(2, kIdBytes);
@@ -417,7 +489,7 @@ std::string encodeUpload(const UploadRecord& u) {
 Result<UploadRecord> decodeUpload(std::string_view value) {
   Decoder d(value);
   UploadRecord u;
-  if (d.u8() != kFormatVersion) {
+  if (!knownFormat(d.u8())) {
     return unexpected(corrupt("upload"));
   }
   u.bucket = d.string();
@@ -452,13 +524,15 @@ std::string encodePart(const PartRecord& p) {
   } else {
     e.string(p.extent.data);
   }
+  e.string(p.blockId);
   return e.take();
 }
 
 Result<PartRecord> decodePart(std::string_view value) {
   Decoder d(value);
   PartRecord p;
-  if (d.u8() != kFormatVersion) {
+  const uint8_t version = d.u8();
+  if (!knownFormat(version)) {
     return unexpected(corrupt("part"));
   }
   uint64_t number = d.varint();
@@ -480,6 +554,9 @@ Result<PartRecord> decodePart(std::string_view value) {
     p.extent.id = hexFromRawId(d.raw(kIdBytes));
   } else {
     p.extent.data = d.string();
+  }
+  if (version >= 2) {
+    p.blockId = d.string();
   }
   if (!d.ok()) {
     return unexpected(corrupt("part"));
@@ -507,7 +584,7 @@ Result<RetiredVersion> decodeRetired(std::string_view versionRaw, std::string_vi
   Decoder d(value);
   RetiredVersion r;
   r.versionRaw = std::string(versionRaw);
-  if (d.u8() != kFormatVersion) {
+  if (!knownFormat(d.u8())) {
     return unexpected(corrupt("retired version"));
   }
   size_t files = d.count(kIdBytes);

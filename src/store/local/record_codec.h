@@ -18,7 +18,11 @@
 
 namespace ember::store::local {
 
-inline constexpr uint8_t kFormatVersion = 1;
+inline constexpr uint8_t kFormatVersion = 2;
+// Oldest format decoders accept. Version 2 appended fields (bucket metadata/lease, object kind,
+// blocks, lease and attributes, part block ids); version 1 values decode with them empty.
+inline constexpr uint8_t kMinFormatVersion = 1;
+inline bool knownFormat(uint8_t v) { return v >= kMinFormatVersion && v <= kFormatVersion; }
 inline constexpr size_t kIdBytes = 16;  // raw size of a 32-hex-char extent or version id
 // Data CF index under which an object's external tail (part sizes + extent list) is stored.
 inline constexpr uint32_t kTailIndex = 0xffffffffu;

@@ -100,6 +100,36 @@ TEST(RecordCodecTest, ListingDepthStopsBeforeHeavyFields) {
   EXPECT_TRUE(d->record.extents.empty());
 }
 
+TEST(RecordCodecTest, BlockAppendLeaseAndAttributeFieldsRoundTrip) {
+  for (size_t extents : {size_t{2}, kMaxEmbeddedTail + 1}) {  // embedded and external tails
+    ObjectRecord r = sampleObject(extents);
+    r.kind = ObjectKind::kAppend;
+    r.createdMs = 42;
+    r.contentMd5 = "XUFAKrxLKna5cZ2REBfFkg==";
+    r.sealed = true;
+    r.blockCount = 7;
+    r.blockIds = {"a", std::string("\0b", 2)};
+    r.lease.id = "L";
+    r.lease.durationSec = 15;
+    r.lease.breakAtMs = 99;
+    r.lease.released = true;
+    r.attrs = {{"copy-status", "success"}};
+    auto d = decodeObject("b", "k", encodeObject(r).value, Depth::kFull);
+    ASSERT_TRUE(d) << d.error().toString();
+    EXPECT_EQ(d->record.kind, ObjectKind::kAppend);
+    EXPECT_EQ(d->record.createdMs, 42);
+    EXPECT_EQ(d->record.contentMd5, r.contentMd5);
+    EXPECT_TRUE(d->record.sealed);
+    EXPECT_EQ(d->record.blockCount, 7u);
+    EXPECT_EQ(d->record.blockIds, r.blockIds);
+    EXPECT_EQ(d->record.lease.id, "L");
+    EXPECT_EQ(d->record.lease.durationSec, 15);
+    EXPECT_EQ(d->record.lease.breakAtMs, 99);
+    EXPECT_TRUE(d->record.lease.released);
+    EXPECT_EQ(d->record.attrs, r.attrs);
+  }
+}
+
 TEST(RecordCodecTest, TruncatedOrAlteredInputIsCorruption) {
   ObjectRecord r = sampleObject(5);
   std::string v = encodeObject(r).value;
@@ -119,12 +149,39 @@ TEST(RecordCodecTest, TruncatedOrAlteredInputIsCorruption) {
 }
 
 TEST(RecordCodecTest, OtherRecordsRoundTrip) {
-  BucketRecord b{"bucket", 123, "owner", "region"};
+  BucketRecord b;
+  b.name = "bucket";
+  b.createdMs = 123;
+  b.owner = "owner";
+  b.region = "region";
+  b.userMeta = {{"Project", "x"}};
+  b.etag = "0x1";
+  b.mtimeMs = 456;
+  b.lease.id = "lease";
+  b.lease.durationSec = 30;
+  b.lease.expiresMs = 789;
   auto b2 = decodeBucket("bucket", encodeBucket(b));
   ASSERT_TRUE(b2);
   EXPECT_EQ(b2->createdMs, 123);
   EXPECT_EQ(b2->owner, "owner");
   EXPECT_EQ(b2->region, "region");
+  EXPECT_EQ(b2->userMeta, b.userMeta);
+  EXPECT_EQ(b2->etag, "0x1");
+  EXPECT_EQ(b2->mtimeMs, 456);
+  EXPECT_EQ(b2->lease.id, "lease");
+  EXPECT_EQ(b2->lease.durationSec, 30);
+  EXPECT_EQ(b2->lease.expiresMs, 789);
+  // A format 1 bucket value (before container metadata and leases) still decodes.
+  Encoder v1;
+  v1.u8(1);
+  v1.signedVarint(5);
+  v1.string("o1");
+  v1.string("");
+  auto b3 = decodeBucket("old", v1.take());
+  ASSERT_TRUE(b3);
+  EXPECT_EQ(b3->owner, "o1");
+  EXPECT_TRUE(b3->userMeta.empty());
+  EXPECT_EQ(b3->lease.durationSec, -1);
 
   UploadRecord u;
   u.bucket = "b";
@@ -155,9 +212,11 @@ TEST(RecordCodecTest, OtherRecordsRoundTrip) {
   p.checksums = {{"CRC32", "c"}};
   p.extent.size = 3;
   p.extent.data = "abc";
+  p.blockId = std::string("\x00id", 3);
   auto p2 = decodePart(encodePart(p));
   ASSERT_TRUE(p2);
   EXPECT_EQ(p2->number, 10000u);
+  EXPECT_EQ(p2->blockId, p.blockId);
   EXPECT_EQ(p2->extent.kind, Extent::Kind::kInline);
   EXPECT_EQ(p2->extent.data, "abc");
   EXPECT_EQ(p2->checksums, p.checksums);
