@@ -99,6 +99,16 @@ struct ObjectRecord {
 // and is returned unchanged by the mutating call.
 using CommitCheck = std::function<Status(const ObjectRecord* current)>;
 
+// appendObject's precondition and update, run under the per-key serialization: `current` is the
+// committed record (inline extents without bytes); `next` arrives as a copy of it whose size and
+// extents already include the appended bytes, with a fresh versionId. The callback validates the
+// append (kind, seal, position and size conditions, lease) and sets the fields the store does not
+// own (etag, mtimeMs, blockCount). A non-OK status aborts the append, leaving no trace.
+using AppendCheck = std::function<Status(const ObjectRecord& current, ObjectRecord& next)>;
+// updateObject's mutation of a full record (see there).
+using RecordUpdate = std::function<Status(ObjectRecord& record)>;
+using BucketUpdate = std::function<Status(BucketRecord& bucket)>;
+
 // Buffers/streams one run of bytes to stable storage. Not thread-safe: one writer per upload.
 // Destroying a writer without finish() discards its bytes.
 class DataWriter {
@@ -227,6 +237,25 @@ class ObjectStore {
                                                            const CommitCheck& check) = 0;
   // Errors: kNoSuchBucket.
   virtual Result<std::unique_ptr<ObjectIterator>> listObjects(std::string_view bucket) = 0;
+  // Appends `data` to the key's object and commits the record `check` completes, atomically: the
+  // bytes are durable before the record that covers them, and a reader sees the object before or
+  // after the append, never part of it. The store grows the object's last file extent in place
+  // (append objects own their files) or starts a new file extent, so an append costs O(appended
+  // bytes), not O(object). Returns the committed record (inline extents without bytes).
+  // Errors: kNoSuchBucket, kNoSuchKey, the check's error, kInsufficientStorage, kIOError.
+  virtual Result<ObjectRecord> appendObject(std::string_view bucket, std::string_view key,
+                                            std::span<const char> data,
+                                            const AppendCheck& check) = 0;
+  // Metadata-only rewrite: `mutate` edits a copy of the current record (size, extents, partSizes
+  // and blockIds must stay as they are) which is committed as a new version sharing the bytes.
+  // Optimistic: when the key changes between the read and the commit, the update is retried.
+  // Returns the committed record. Errors: kNoSuchBucket, kNoSuchKey, mutate's error, kBusy (the
+  // key kept changing), kInvalidArgument (mutate changed the bytes' layout).
+  Result<ObjectRecord> updateObject(std::string_view bucket, std::string_view key,
+                                    const RecordUpdate& mutate);
+  // Rewrites a bucket's record (metadata, lease) atomically; `mutate` may not rename it.
+  // Errors: kNoSuchBucket, mutate's error.
+  virtual Status updateBucket(std::string_view name, const BucketUpdate& mutate) = 0;
 
   // --- multipart uploads ---
   virtual Status createUpload(const UploadRecord& upload) = 0;  // kNoSuchBucket

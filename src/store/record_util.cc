@@ -85,7 +85,7 @@ Status validateObjectRecord(const ObjectRecord& rec) {
 }
 
 Status validatePart(const PartRecord& part) {
-  if (part.number < 1 || part.number > kMaxPartNumber) {
+  if (part.number < 1 || (part.blockId.empty() && part.number > kMaxPartNumber)) {
     return makeError(Code::kInvalidArgument, "part number out of range");
   }
   if (part.size != part.extent.size) {

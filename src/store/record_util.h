@@ -22,7 +22,7 @@ std::string newHexId();
 // (inline ones carry exactly `size` bytes, file ones a hex id), extent sizes summing to
 // record.size, and a versionId that is empty or a hex id. Errors: kInvalidArgument.
 Status validateObjectRecord(const ObjectRecord& rec);
-// Part number in 1..kMaxPartNumber, part.size == extent size, a well-formed extent.
+// Part number in 1..kMaxPartNumber (any >= 1 for staged blocks), part.size == extent size, a well-formed extent.
 // Errors: kInvalidArgument.
 Status validatePart(const PartRecord& part);
 // Inline bytes carried by `rec`'s extents.

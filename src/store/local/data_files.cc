@@ -149,6 +149,34 @@ Result<int> DataFiles::openForRead(std::string_view idHex) {
   return fd;
 }
 
+Status DataFiles::appendAt(std::string_view idHex, uint64_t offset, std::span<const char> data) {
+  std::string path = pathFor(idHex);
+  int fd = ::open(path.c_str(), O_WRONLY | O_CLOEXEC);
+  if (fd < 0) {
+    return errnoStatus(errno, "open " + path);
+  }
+  Status s;
+  size_t done = 0;
+  while (s && done < data.size()) {
+    ssize_t n = ::pwrite(fd, data.data() + done, data.size() - done,
+                         static_cast<off_t>(offset + done));
+    if (n < 0) {
+      if (errno != EINTR) {
+        s = errnoStatus(errno, "pwrite " + path);
+      }
+      continue;
+    }
+    done += static_cast<size_t>(n);
+  }
+  if (s && ::fdatasync(fd) != 0) {
+    s = errnoStatus(errno, "fdatasync " + path);
+  }
+  if (::close(fd) != 0 && s) {
+    s = errnoStatus(errno, "close " + path);
+  }
+  return s;
+}
+
 Status DataFiles::remove(std::string_view idHex) {
   std::string path = pathFor(idHex);
   if (::unlink(path.c_str()) != 0 && errno != ENOENT) {

@@ -1,6 +1,7 @@
 #pragma once
 // Data files of the local store: <dataDir>/data/<first 2 hex chars of id>/<32-hex id>, one file
-// per file extent, written once and never modified. This layer does paths, POSIX calls and their
+// per file extent. A file is written once and never modified below the size its committed
+// extents record; only append objects grow their last file past that size (appendAt). This layer does paths, POSIX calls and their
 // error mapping, and the free-space floor; the durability protocol that orders these calls
 // against index commits lives in local_store.cc and docs/durability.md.
 
@@ -55,6 +56,9 @@ class DataFiles {
   // Opens a new file for writing: O_CREAT | O_EXCL, so an existing file is never truncated.
   Result<int> create(std::string_view idHex);
   Result<int> openForRead(std::string_view idHex);
+  // Writes `data` at `offset` of an existing file and fdatasync()s it (append objects: the bytes
+  // land past every committed extent's end, so no reader can see them before the commit).
+  Status appendAt(std::string_view idHex, uint64_t offset, std::span<const char> data);
   // unlink(2); a file that is already gone is not an error (reclaim is idempotent).
   Status remove(std::string_view idHex);
   SpaceGuard& space() { return space_; }

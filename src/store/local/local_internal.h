@@ -26,8 +26,9 @@ struct LocalStore::CommitPlan {
 
 namespace local {
 
-// Creates the writer returned by LocalStore::newWriter (local_writer.cc).
-std::unique_ptr<DataWriter> makeWriter(std::shared_ptr<LocalStore> store);
+// Creates the writer returned by LocalStore::newWriter (local_writer.cc). `forceFile` writes even
+// a small run to a data file (appends need a file they can grow).
+std::unique_ptr<DataWriter> makeWriter(std::shared_ptr<LocalStore> store, bool forceFile = false);
 
 }  // namespace local
 }  // namespace ember::store

@@ -458,6 +458,15 @@ Result<std::unique_ptr<ObjectReader>> LocalStore::openVersion(std::string_view b
       continue;  // replaced or deleted in between; the pin is dropped
     }
     EMBER_TRY(loadInlineData(**rec, versionRaw));
+    std::vector<std::string> filesRaw;
+    for (const Extent& x : (*rec)->extents) {
+      if (x.kind == Extent::Kind::kFile) {
+        filesRaw.push_back(*local::rawFromHexId(x.id));
+      }
+    }
+    if (!filesRaw.empty()) {
+      reclaimer_->pinFiles(versionRaw, filesRaw);
+    }
     return std::make_unique<local::LocalReader>(shared_from_this(), std::move(**rec),
                                                 std::move(pin));
   }

@@ -69,6 +69,10 @@ class LocalStore final : public ObjectStore, public std::enable_shared_from_this
   Result<std::optional<ObjectRecord>> deleteObject(std::string_view bucket, std::string_view key,
                                                    const CommitCheck& check) override;
   Result<std::unique_ptr<ObjectIterator>> listObjects(std::string_view bucket) override;
+  Result<ObjectRecord> appendObject(std::string_view bucket, std::string_view key,
+                                    std::span<const char> data,
+                                    const AppendCheck& check) override;
+  Status updateBucket(std::string_view name, const BucketUpdate& mutate) override;
 
   Status createUpload(const UploadRecord& upload) override;
   Result<UploadRecord> getUpload(std::string_view bucket, std::string_view key,
@@ -101,6 +105,8 @@ class LocalStore final : public ObjectStore, public std::enable_shared_from_this
   std::mutex& keyLock(std::string_view bucket, std::string_view key);
   std::shared_mutex& bucketLock(std::string_view bucket);
   std::mutex& uploadLock(std::string_view uploadId);
+  // Serializes appends to one key (held across the data write and the commit).
+  std::mutex& appendLock(std::string_view bucket, std::string_view key);
   Status requireBucket(std::string_view bucket);
   // openObject without the reclaim step (shared by the blocking and the cache-only paths).
   Result<std::unique_ptr<ObjectReader>> openVersion(std::string_view bucket, std::string_view key);
@@ -123,10 +129,11 @@ class LocalStore final : public ObjectStore, public std::enable_shared_from_this
   std::unique_ptr<local::Index> index_;
   std::unique_ptr<local::DataFiles> files_;
   std::unique_ptr<local::Reclaimer> reclaimer_;
-  // Lock order: bucket (shared, or exclusive for create/delete bucket) -> upload -> key.
+  // Lock order: append -> bucket (shared, or exclusive for create/delete bucket) -> upload -> key.
   std::array<std::shared_mutex, kBucketStripes> bucketLocks_;
   std::array<std::mutex, kUploadStripes> uploadLocks_;
   std::array<std::mutex, kKeyStripes> keyLocks_;
+  std::array<std::mutex, kKeyStripes> appendLocks_;
 };
 
 }  // namespace ember::store

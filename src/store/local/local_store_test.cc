@@ -7,6 +7,7 @@
 
 #include "store/local/local_test_util.h"
 #include "store/store_conformance.h"
+#include "store/store_conformance_append.h"
 #include "store/store_conformance_multipart.h"
 #include "store/store_test_util.h"
 
@@ -57,6 +58,7 @@ struct LocalTraits {
 
 INSTANTIATE_TYPED_TEST_SUITE_P(Local, StoreConformanceTest, LocalTraits);
 INSTANTIATE_TYPED_TEST_SUITE_P(Local, StoreMultipartConformanceTest, LocalTraits);
+INSTANTIATE_TYPED_TEST_SUITE_P(Local, StoreAppendConformanceTest, LocalTraits);
 
 namespace {
 

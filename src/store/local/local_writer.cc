@@ -21,7 +21,8 @@ class LocalWriter final : public DataWriter {
   // Appends smaller than this are gathered into one write(2).
   static constexpr size_t kWriteChunk = 1u << 20;
 
-  explicit LocalWriter(std::shared_ptr<LocalStore> store) : store_(std::move(store)) {}
+  LocalWriter(std::shared_ptr<LocalStore> store, bool forceFile)
+      : store_(std::move(store)), forceFile_(forceFile) {}
   ~LocalWriter() override { discard(false); }
   LocalWriter(const LocalWriter&) = delete;
   LocalWriter& operator=(const LocalWriter&) = delete;
@@ -41,6 +42,7 @@ class LocalWriter final : public DataWriter {
   void discard(bool reclaimNow);
 
   std::shared_ptr<LocalStore> store_;
+  const bool forceFile_;
   std::string buffer_;
   uint64_t size_ = 0;
   std::string idRaw_;  // set once spilled
@@ -61,7 +63,7 @@ Status LocalWriter::append(std::span<const char> data) {
     return Status::ok();
   }
   if (fd_ < 0) {
-    if (size_ + data.size() <= store_->options_.inlineThreshold) {
+    if (!forceFile_ && size_ + data.size() <= store_->options_.inlineThreshold) {
       buffer_.append(data.data(), data.size());
       size_ += data.size();
       return Status::ok();
@@ -178,8 +180,8 @@ void LocalWriter::discard(bool reclaimNow) {
   buffer_.shrink_to_fit();
 }
 
-std::unique_ptr<DataWriter> makeWriter(std::shared_ptr<LocalStore> store) {
-  return std::make_unique<LocalWriter>(std::move(store));
+std::unique_ptr<DataWriter> makeWriter(std::shared_ptr<LocalStore> store, bool forceFile) {
+  return std::make_unique<LocalWriter>(std::move(store), forceFile);
 }
 
 }  // namespace ember::store::local

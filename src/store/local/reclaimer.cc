@@ -39,17 +39,52 @@ void Reclaimer::pin(const std::string& versionRaw) {
   ++pins_[versionRaw].refs;
 }
 
+void Reclaimer::pinFiles(const std::string& versionRaw,
+                         const std::vector<std::string>& fileIdsRaw) {
+  std::lock_guard lock(mu_);
+  auto it = pins_.find(versionRaw);
+  if (it == pins_.end() || it->second.filesPinned) {
+    return;
+  }
+  it->second.filesPinned = true;
+  it->second.files = fileIdsRaw;
+  for (const std::string& f : fileIdsRaw) {
+    ++fileRefs_[f];
+  }
+}
+
+bool Reclaimer::filesInUse(const RetiredVersion& r) const {
+  return std::any_of(r.fileIdsRaw.begin(), r.fileIdsRaw.end(),
+                     [this](const std::string& f) { return fileRefs_.count(f) != 0; });
+}
+
 void Reclaimer::unpin(const std::string& versionRaw) {
   std::lock_guard lock(mu_);
   auto it = pins_.find(versionRaw);
   if (it == pins_.end() || --it->second.refs > 0) {
     return;
   }
-  if (it->second.retired) {
-    readyVersions_.push_back(std::move(*it->second.retired));
+  for (const std::string& f : it->second.files) {
+    auto ref = fileRefs_.find(f);
+    if (ref != fileRefs_.end() && --ref->second == 0) {
+      fileRefs_.erase(ref);
+    }
+  }
+  std::optional<RetiredVersion> retired = std::move(it->second.retired);
+  pins_.erase(it);
+  if (retired) {
+    waiting_.push_back(std::move(*retired));
+  }
+  // Retired versions whose files no pin reads any more become reclaimable.
+  for (auto w = waiting_.begin(); w != waiting_.end();) {
+    if (filesInUse(*w)) {
+      ++w;
+      continue;
+    }
+    readyVersions_.push_back(std::move(*w));
+    w = waiting_.erase(w);
     hasPending_.store(true, std::memory_order_release);
   }
-  pins_.erase(it);
 }
 
 void Reclaimer::retire(RetiredVersion r) {
@@ -58,6 +93,10 @@ void Reclaimer::retire(RetiredVersion r) {
     auto it = pins_.find(r.versionRaw);
     if (it != pins_.end() && it->second.refs > 0) {
       it->second.retired = std::move(r);
+      return;
+    }
+    if (filesInUse(r)) {
+      waiting_.push_back(std::move(r));
       return;
     }
     readyVersions_.push_back(std::move(r));

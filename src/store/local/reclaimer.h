@@ -39,6 +39,10 @@ class Reclaimer {
 
   // Keeps `versionRaw`'s files and inline bytes alive until the matching unpin().
   void pin(const std::string& versionRaw);
+  // Records the files of a pinned version. Versions of one key can share files (append objects
+  // grow a file in place; metadata-only rewrites keep the bytes), so a retired version whose
+  // files a pinned version still reads waits for that pin to go away too.
+  void pinFiles(const std::string& versionRaw, const std::vector<std::string>& fileIdsRaw);
   // Never does I/O (readers may be destroyed on any thread): a retired version whose last pin
   // goes away is queued for the next runPending().
   void unpin(const std::string& versionRaw);
@@ -66,7 +70,11 @@ class Reclaimer {
   struct Pin {
     uint32_t refs = 0;
     std::optional<RetiredVersion> retired;
+    std::vector<std::string> files;  // set once by pinFiles
+    bool filesPinned = false;
   };
+  // REQUIRES mu_: true when a live pin reads one of `r`'s files.
+  bool filesInUse(const RetiredVersion& r) const;
 
   void queueDeletes(std::vector<IndexDelete> deletes);
 
@@ -74,6 +82,8 @@ class Reclaimer {
   DataFiles& files_;
   std::mutex mu_;
   std::unordered_map<std::string, Pin> pins_;
+  std::unordered_map<std::string, uint32_t> fileRefs_;  // file id -> pinned versions naming it
+  std::vector<RetiredVersion> waiting_;                  // retired, files still read elsewhere
   std::vector<RetiredVersion> readyVersions_;
   std::vector<std::string> readyFiles_;
   std::vector<IndexDelete> deletes_;

@@ -114,8 +114,13 @@ class MemWriter final : public DataWriter {
 
 class MemReader final : public ObjectReader {
  public:
-  MemReader(std::shared_ptr<MemStore> store, std::shared_ptr<const ObjectRecord> record)
-      : store_(std::move(store)), record_(std::move(record)) {}
+  using Files = std::unordered_map<std::string, std::shared_ptr<const std::string>>;
+  // `files`: the version's file bytes, taken when the reader was opened. Versions of one key can
+  // share a file (appends grow it, metadata rewrites keep it), so the reader holds the bytes
+  // itself rather than looking them up later.
+  MemReader(std::shared_ptr<MemStore> store, std::shared_ptr<const ObjectRecord> record,
+            Files files)
+      : store_(std::move(store)), record_(std::move(record)), files_(std::move(files)) {}
   ~MemReader() override { store_->unpin(record_->versionId); }
   MemReader(const MemReader&) = delete;
   MemReader& operator=(const MemReader&) = delete;
@@ -126,20 +131,11 @@ class MemReader final : public ObjectReader {
     return readExtents(*record_, offset, buf,
                        [this](const Extent& x, uint64_t within, std::span<char> out)
                            -> Result<size_t> {
-                         std::shared_ptr<const std::string> bytes;
-                         {
-                           std::lock_guard lock(store_->mu_);
-                           auto it = store_->files_.find(x.id);
-                           if (it != store_->files_.end()) {
-                             bytes = it->second;
-                           }
-                         }
-                         // Only a pin bug could get here: the version's files are kept while
-                         // this reader lives.
-                         if (!bytes || bytes->size() != x.size) {
+                         auto it = files_.find(x.id);
+                         if (it == files_.end() || it->second->size() < x.size) {
                            return unexpected(Code::kCorruption, "data file " + x.id + " missing");
                          }
-                         std::memcpy(out.data(), bytes->data() + within, out.size());
+                         std::memcpy(out.data(), it->second->data() + within, out.size());
                          return out.size();
                        });
   }
@@ -147,6 +143,7 @@ class MemReader final : public ObjectReader {
  private:
   std::shared_ptr<MemStore> store_;
   std::shared_ptr<const ObjectRecord> record_;
+  Files files_;
 };
 
 namespace {
@@ -374,6 +371,7 @@ Result<ObjectRecord> MemStore::getObject(std::string_view bucket, std::string_vi
 Result<std::unique_ptr<ObjectReader>> MemStore::openObject(std::string_view bucket,
                                                            std::string_view key) {
   RecordPtr rec;
+  mem::MemReader::Files files;
   {
     std::lock_guard lock(mu_);
     EMBER_TRY(requireBucketLocked(bucket));
@@ -383,8 +381,16 @@ Result<std::unique_ptr<ObjectReader>> MemStore::openObject(std::string_view buck
     }
     rec = it->second;
     ++pins_[rec->versionId].refs;
+    for (const Extent& x : rec->extents) {
+      if (x.kind == Extent::Kind::kFile) {
+        auto f = files_.find(x.id);
+        if (f != files_.end()) {
+          files.emplace(x.id, f->second);
+        }
+      }
+    }
   }
-  return std::make_unique<mem::MemReader>(shared_from_this(), std::move(rec));
+  return std::make_unique<mem::MemReader>(shared_from_this(), std::move(rec), std::move(files));
 }
 
 Status MemStore::commitLocked(ObjectRecord& record, const CommitCheck& check,
@@ -463,6 +469,78 @@ Status MemStore::putObject(ObjectRecord record, const CommitCheck& check) {
     discardFreshLocked(record.extents);
   }
   return s;
+}
+
+Result<ObjectRecord> MemStore::appendObject(std::string_view bucket, std::string_view key,
+                                            std::span<const char> data,
+                                            const AppendCheck& check) {
+  std::lock_guard lock(mu_);
+  EMBER_TRY(requireBucketLocked(bucket));
+  auto it = objects_.find(compositeKey(bucket, key));
+  if (it == objects_.end()) {
+    return unexpected(Code::kNoSuchKey, "no such key: " + std::string(key));
+  }
+  const RecordPtr current = it->second;
+  ObjectRecord next = *current;
+  EMBER_TRY(reserveLocked(data.size(), 0));
+  // Undo for a refused append: the grown file goes back to its old bytes, a new one is freed.
+  std::shared_ptr<const std::string> grownFrom;
+  std::string newFile;
+  if (!data.empty()) {
+    if (!next.extents.empty() && next.extents.back().kind == Extent::Kind::kFile) {
+      Extent& tail = next.extents.back();
+      auto file = files_.find(tail.id);
+      if (file == files_.end()) {
+        return unexpected(Code::kCorruption, "missing file extent " + tail.id);
+      }
+      grownFrom = file->second;
+      auto grown = std::make_shared<std::string>(grownFrom->substr(0, tail.size));
+      grown->append(data.data(), data.size());
+      file->second = std::move(grown);
+      tail.size += data.size();
+    } else {
+      newFile = newHexId();
+      files_.emplace(newFile, std::make_shared<const std::string>(data.data(), data.size()));
+      fresh_.insert(newFile);
+      Extent x;
+      x.kind = Extent::Kind::kFile;
+      x.id = newFile;
+      x.size = data.size();
+      next.extents.push_back(std::move(x));
+    }
+    next.size += data.size();
+  }
+  next.versionId = newHexId();
+  Status s = check(stripped(*current), next);
+  if (s) {
+    s = commitLocked(next, nullptr, nullptr);
+  }
+  if (!s) {
+    if (grownFrom) {
+      files_[current->extents.back().id] = grownFrom;
+    }
+    if (!newFile.empty()) {
+      freeFileLocked(newFile);
+    }
+    usedBytes_ -= std::min<uint64_t>(usedBytes_, data.size());
+    return unexpected(s);
+  }
+  return stripped(next);
+}
+
+Status MemStore::updateBucket(std::string_view name, const BucketUpdate& mutate) {
+  std::lock_guard lock(mu_);
+  auto it = buckets_.find(name);
+  if (it == buckets_.end()) {
+    return makeError(Code::kNoSuchBucket, "no such bucket: " + std::string(name));
+  }
+  BucketRecord rec = it->second;
+  EMBER_TRY(mutate(rec));
+  if (rec.name != it->second.name) {
+    return makeError(Code::kInvalidArgument, "updateBucket may not rename a bucket");
+  }
+  it->second = std::move(rec);
+  return Status::ok();
 }
 
 Result<std::optional<ObjectRecord>> MemStore::deleteObject(std::string_view bucket,

@@ -58,6 +58,10 @@ class MemStore final : public ObjectStore, public std::enable_shared_from_this<M
   Result<std::optional<ObjectRecord>> deleteObject(std::string_view bucket, std::string_view key,
                                                    const CommitCheck& check) override;
   Result<std::unique_ptr<ObjectIterator>> listObjects(std::string_view bucket) override;
+  Result<ObjectRecord> appendObject(std::string_view bucket, std::string_view key,
+                                    std::span<const char> data,
+                                    const AppendCheck& check) override;
+  Status updateBucket(std::string_view name, const BucketUpdate& mutate) override;
 
   Status createUpload(const UploadRecord& upload) override;
   Result<UploadRecord> getUpload(std::string_view bucket, std::string_view key,

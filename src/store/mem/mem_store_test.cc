@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include "store/store_conformance.h"
+#include "store/store_conformance_append.h"
 #include "store/store_conformance_multipart.h"
 #include "store/store_test_util.h"
 
@@ -34,6 +35,7 @@ struct MemTraits {
 
 INSTANTIATE_TYPED_TEST_SUITE_P(Mem, StoreConformanceTest, MemTraits);
 INSTANTIATE_TYPED_TEST_SUITE_P(Mem, StoreMultipartConformanceTest, MemTraits);
+INSTANTIATE_TYPED_TEST_SUITE_P(Mem, StoreAppendConformanceTest, MemTraits);
 
 namespace {
 
