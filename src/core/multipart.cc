@@ -197,6 +197,7 @@ asio::awaitable<Result<ObjectRecord>> Namespace::completeUpload(std::string buck
   rec.key = key;
   rec.etag = hexEncode(md5Raw(md5s)) + "-" + std::to_string(parts.size());
   rec.mtimeMs = nowMs();
+  rec.createdMs = rec.mtimeMs;
   rec.owner = upload->owner;
   rec.content = upload->content;
   rec.userMeta = upload->userMeta;

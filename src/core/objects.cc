@@ -138,6 +138,9 @@ ObjectRecord recordFor(PutInput& in, store::Extent extent, const Digests& digest
   rec.size = digests.size;
   rec.etag = hexEncode(digests.md5);
   rec.mtimeMs = nowMs();
+  rec.createdMs = rec.mtimeMs;
+  rec.kind = in.kind;
+  rec.contentMd5 = in.contentMd5.empty() ? base64Encode(digests.md5) : std::move(in.contentMd5);
   rec.owner = std::move(in.owner);
   rec.content = std::move(in.content);
   rec.userMeta = std::move(in.userMeta);
@@ -152,14 +155,23 @@ ObjectRecord recordFor(PutInput& in, store::Extent extent, const Digests& digest
   return rec;
 }
 
-// Commits `rec` under the write conditions; returns it without inline bytes.
+// The commit check of a PUT: the adapter's own (Blob: Azure conditions and leases), or the
+// S3-style write conditions.
+store::CommitCheck putCheck(const PutInput& in) {
+  if (in.check) {
+    return in.check;
+  }
+  return [cond = in.conditions](const ObjectRecord* cur) {
+    return checkWriteConditions(cond, cur);
+  };
+}
+
+// Commits `rec` under `check`; returns it without inline bytes.
 Result<ObjectRecord> commitPut(store::ObjectStore& store, ObjectRecord rec,
-                               const Conditions& cond) {
+                               const store::CommitCheck& check) {
   ObjectRecord copy = rec;
   copy.extents.clear();  // the caller does not need inline bytes back
-  Status s = store.putObject(std::move(rec), [&cond](const ObjectRecord* cur) {
-    return checkWriteConditions(cond, cur);
-  });
+  Status s = store.putObject(std::move(rec), check);
   EMBER_TRY(s);
   return copy;
 }
@@ -207,8 +219,8 @@ asio::awaitable<Result<ObjectRecord>> Namespace::putObject(PutInput in, ByteSour
         (*w)->abort();
         return unexpected(extent.error());
       }
-      Conditions cond = in.conditions;
-      return commitPut(*store_, recordFor(in, std::move(*extent), digests), cond);
+      store::CommitCheck check = putCheck(in);
+      return commitPut(*store_, recordFor(in, std::move(*extent), digests), check);
     });
   }
   auto written = co_await writeBody(body, algos, in.expectedSize, options_.maxPutSize);
@@ -216,10 +228,10 @@ asio::awaitable<Result<ObjectRecord>> Namespace::putObject(PutInput in, ByteSour
   if (in.verify) {
     EMBER_CO_TRY(in.verify(written->digests));
   }
-  Conditions cond = in.conditions;
+  store::CommitCheck check = putCheck(in);
   ObjectRecord rec = recordFor(in, std::move(written->extent), written->digests);
-  co_return co_await offload(pool_, [this, rec = std::move(rec), cond]() mutable {
-    return commitPut(*store_, std::move(rec), cond);
+  co_return co_await offload(pool_, [this, rec = std::move(rec), check]() mutable {
+    return commitPut(*store_, std::move(rec), check);
   });
 }
 
@@ -386,6 +398,9 @@ asio::awaitable<Result<ObjectRecord>> Namespace::copyObject(CopyInput in) {
   rec.size = written->digests.size;
   rec.etag = hexEncode(written->digests.md5);
   rec.mtimeMs = nowMs();
+  rec.createdMs = rec.mtimeMs;
+  rec.kind = srec.kind;  // a copy of an append object is an append object (as in Azure)
+  rec.contentMd5 = base64Encode(written->digests.md5);
   rec.owner = in.dst.owner;
   if (in.directive == MetadataDirective::kCopy) {
     rec.content = srec.content;

@@ -55,6 +55,10 @@ struct PutInput {
   std::set<ChecksumAlgo> verifyOnly;     // computed for `verify` only (e.g. signed payload hash)
   std::optional<uint64_t> expectedSize;  // Content-Length (decoded), if known
   BodyVerifier verify;
+  store::ObjectKind kind = store::ObjectKind::kBlock;
+  std::string contentMd5;                // Content-MD5 property to store (base64); "" = body MD5
+  store::CommitCheck check;              // replaces the `conditions` check when set (Blob:
+                                         // Azure's condition rules and leases)
 };
 
 struct ByteRange {
