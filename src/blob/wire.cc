@@ -73,7 +73,7 @@ bool matches(const std::optional<std::string>& h, std::string_view etag) {
 }
 
 // The result of parsing one range header value.
-enum class RangeForm { kOk, kMalformed };
+enum class RangeForm { kOk, kMalformed, kInverted };
 
 RangeForm parseRangeValue(std::string_view v, uint64_t& first, std::optional<uint64_t>& last) {
   v = trimBlanks(v);
@@ -95,8 +95,11 @@ RangeForm parseRangeValue(std::string_view v, uint64_t& first, std::optional<uin
     return RangeForm::kOk;
   }
   uint64_t e = 0;
-  if (!parseUint(b, e) || e < first) {
+  if (!parseUint(b, e)) {
     return RangeForm::kMalformed;
+  }
+  if (e < first) {
+    return RangeForm::kInverted;
   }
   last = e;
   return RangeForm::kOk;
@@ -160,8 +163,10 @@ Result<std::optional<core::ByteRange>> parseBlobRange(const Headers& headers, ui
   }
   uint64_t first = 0;
   std::optional<uint64_t> last;
-  if (parseRangeValue(*range, first, last) != RangeForm::kOk) {
-    if (msRange != nullptr) {
+  const RangeForm form = parseRangeValue(*range, first, last);
+  if (form != RangeForm::kOk) {
+    // An inverted range (end before start) is ignored in either header, as Azure(ite) does.
+    if (msRange != nullptr && form == RangeForm::kMalformed) {
       return unexpected(Code::kInvalidHeader,
                         fmt::format("x-ms-range '{}' is not 'bytes=start-end' or 'bytes=start-'",
                                     printable(*msRange)));

@@ -36,7 +36,7 @@ std::string_view rollUp(std::string_view key, std::string_view prefix,
 
 asio::awaitable<Result<ListOutput>> Namespace::list(ListInput in) {
   co_return co_await offload(pool_, [this, &in]() -> Result<ListOutput> {
-    auto itr = store_->listObjects(in.bucket);
+    auto itr = store_->listObjects(in.bucket, in.fullRecords);
     EMBER_TRY(itr);
     auto& it = **itr;
     ListOutput out;

@@ -3,6 +3,7 @@
 
 #include "common/headers.h"
 #include "core/namespace.h"
+#include "core/range_source.h"
 
 namespace ember::core {
 
@@ -99,30 +100,6 @@ asio::awaitable<Result<PartRecord>> Namespace::uploadPartCopy(PartInput in, std:
     src->length = r->length;
   }
   // Stream the source range through a ByteSource adapter into the normal part path.
-  class RangeSource : public ByteSource {
-   public:
-    RangeSource(ReadHandle& h, BlockingPool& pool) : h_(h), pool_(pool) {}
-    asio::awaitable<Result<size_t>> read(std::span<char> buf) override {
-      uint64_t left = h_.length - done_;
-      if (left == 0) {
-        co_return size_t{0};
-      }
-      std::span<char> want = buf.first(static_cast<size_t>(std::min<uint64_t>(buf.size(), left)));
-      uint64_t at = h_.offset + done_;
-      auto n = co_await offload(pool_, [this, at, want] { return h_.reader->readAt(at, want); });
-      EMBER_CO_TRY(n);
-      if (*n == 0) {
-        co_return unexpected(Code::kCorruption, "source object shorter than its record");
-      }
-      done_ += *n;
-      co_return *n;
-    }
-
-   private:
-    ReadHandle& h_;
-    BlockingPool& pool_;
-    uint64_t done_ = 0;
-  };
   RangeSource source(*src, pool_);
   in.expectedSize = src->length;
   co_return co_await uploadPart(std::move(in), source);

@@ -5,7 +5,9 @@
 // Every method is a coroutine that runs on the caller's executor and moves blocking store calls
 // to the BlockingPool. Errors are core Status codes; adapters map them through their own table.
 
+#include <array>
 #include <memory>
+#include <mutex>
 #include <optional>
 #include <shared_mutex>
 #include <unordered_map>
@@ -27,6 +29,9 @@ struct NamespaceOptions {
   uint64_t maxPutSize = 5ULL << 30;       // single PUT / copy (S3: 5 GiB)
   uint64_t maxObjectSize = 5ULL << 40;    // 5 TiB
   uint32_t maxParts = 10'000;
+  uint32_t maxBlocks = 50'000;            // committed blocks of a block-list object
+  uint32_t maxAppends = 50'000;           // appends to one append object
+  uint64_t maxAppendBytes = 4ULL << 20;   // one append (Azure: 4 MiB before 2022-11-02)
   size_t ioChunkBytes = 1 << 20;          // streaming unit between network and disk
 };
 
@@ -61,9 +66,10 @@ class Namespace {
   asio::awaitable<Status> streamRead(ReadHandle& handle, ByteSink& sink);
   asio::awaitable<Result<ObjectRecord>> headObject(std::string bucket, std::string key);
   // Deleting a missing key succeeds (S3 semantics); kNoSuchBucket if the bucket is missing.
-  asio::awaitable<Result<std::optional<ObjectRecord>>> deleteObject(std::string bucket,
-                                                                    std::string key,
-                                                                    Conditions conditions);
+  // `check`, when set, replaces the S3-style If-Match check (Blob: Azure conditions, leases).
+  asio::awaitable<Result<std::optional<ObjectRecord>>> deleteObject(
+      std::string bucket, std::string key, Conditions conditions,
+      store::CommitCheck check = nullptr);
   // Server-side copy (data is copied: versions never share extents). Returns the new record.
   asio::awaitable<Result<ObjectRecord>> copyObject(CopyInput in);
   asio::awaitable<Result<ListOutput>> list(ListInput in);
@@ -85,6 +91,45 @@ class Namespace {
   asio::awaitable<Result<std::vector<PartRecord>>> listParts(std::string uploadId,
                                                              uint32_t afterPart, uint32_t max);
   asio::awaitable<Result<ListUploadsOutput>> listUploads(ListUploadsInput in);
+
+  // --- buckets: metadata, leases, delete with contents (Blob containers) ---
+  // Rewrites the bucket record (metadata, lease); the bucket cache follows.
+  asio::awaitable<Status> updateBucket(std::string name, store::BucketUpdate mutate);
+  // Applies a lease action to the bucket (core/lease.h rules).
+  asio::awaitable<Result<LeaseResult>> leaseBucket(std::string name, LeaseInput in);
+  // Deletes every object and upload of the bucket, then the bucket (Azure Delete Container).
+  // `check` runs on the bucket record first (conditions, lease). Errors: kNoSuchBucket, check's.
+  asio::awaitable<Status> deleteBucketWithContents(
+      std::string name, std::function<Status(const BucketRecord&)> check);
+
+  // --- block objects ---
+  // Stages (or replaces) a block of the key's implicit staging upload (core/blocks.cc).
+  asio::awaitable<Result<PartRecord>> stageBlock(StageBlockInput in, ByteSource& body);
+  // Stages [range] (the whole object when absent) of an existing object as a block.
+  asio::awaitable<Result<PartRecord>> stageBlockFromObject(StageBlockInput in, std::string srcBucket,
+                                                          std::string srcKey,
+                                                          std::optional<ByteRange> range);
+  asio::awaitable<Result<BlockListView>> getBlockList(std::string bucket, std::string key,
+                                                      bool committed, bool uncommitted);
+  // Commits the listed blocks as the object and drops the other staged blocks. Errors:
+  // kInvalidBlockList (a block that is neither staged nor committed), check's.
+  asio::awaitable<Result<ObjectRecord>> commitBlockList(CommitBlocksInput in);
+  // Drops the key's staged blocks (Put Blob and Delete Blob do this). Missing ones are fine.
+  asio::awaitable<Status> dropStagedBlocks(std::string bucket, std::string key);
+
+  // --- append objects ---
+  // Appends the body (at most maxAppendBytes) to an append object. Errors: kNoSuchKey,
+  // kWrongObjectKind, kObjectSealed, kAppendPositionMismatch, kMaxSizeExceeded,
+  // kBlockCountExceeded, kEntityTooLarge, check's.
+  asio::awaitable<Result<ObjectRecord>> appendBlock(AppendInput in, ByteSource& body);
+
+  // --- metadata-only writes and leases on objects ---
+  asio::awaitable<Result<ObjectRecord>> updateObject(std::string bucket, std::string key,
+                                                     store::RecordUpdate mutate);
+  // Applies a lease action to the object. `check` runs on the current record first.
+  asio::awaitable<Result<LeaseResult>> leaseObject(
+      std::string bucket, std::string key, LeaseInput in,
+      std::function<Status(const ObjectRecord&)> check);
 
   const NamespaceOptions& options() const { return options_; }
   store::ObjectStore& store() { return *store_; }
@@ -116,6 +161,13 @@ class Namespace {
   std::shared_mutex bucketsMu_;
   std::unordered_map<std::string, BucketRecord> buckets_;
   uint64_t bucketGen_ = 0;
+
+  // Block staging (core/blocks.cc): stage, commit and drop of one key's blocks hold the stripe
+  // of its (bucket, key) around their store calls, so that two stages of one blob never pick the
+  // same part number and a commit sees a stable set of staged blocks. Held on the blocking pool
+  // only, never across a co_await.
+  std::array<std::mutex, 64> blockStripes_;
+  std::mutex& blockStripe(const std::string& bucket, const std::string& key);
 };
 
 // --- pure helpers (unit-tested without an io_context) ---

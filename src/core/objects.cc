@@ -326,8 +326,11 @@ asio::awaitable<Result<ObjectRecord>> Namespace::headObject(std::string bucket, 
 }
 
 asio::awaitable<Result<std::optional<ObjectRecord>>> Namespace::deleteObject(
-    std::string bucket, std::string key, Conditions conditions) {
-  co_return co_await offload(pool_, [this, bucket, key, conditions] {
+    std::string bucket, std::string key, Conditions conditions, store::CommitCheck check) {
+  co_return co_await offload(pool_, [this, bucket, key, conditions, check] {
+    if (check) {
+      return store_->deleteObject(bucket, key, check);
+    }
     return store_->deleteObject(bucket, key, [&conditions](const ObjectRecord* cur) {
       if (conditions.ifMatch && cur && !etagMatches(*conditions.ifMatch, cur->etag)) {
         return makeError(Code::kPreconditionFailed, "If-Match did not match");
@@ -418,14 +421,12 @@ asio::awaitable<Result<ObjectRecord>> Namespace::copyObject(CopyInput in) {
   }
   rec.versionId = newId();
   src->reader.reset();
-  Conditions dstCond = in.dst.conditions;
-  co_return co_await offload(pool_, [this, rec = std::move(rec), dstCond]() mutable
+  store::CommitCheck check = putCheck(in.dst);
+  co_return co_await offload(pool_, [this, rec = std::move(rec), check]() mutable
                              -> Result<ObjectRecord> {
     ObjectRecord copy = rec;
     copy.extents.clear();
-    EMBER_TRY(store_->putObject(std::move(rec), [&dstCond](const ObjectRecord* cur) {
-      return checkWriteConditions(dstCond, cur);
-    }));
+    EMBER_TRY(store_->putObject(std::move(rec), check));
     return copy;
   });
 }

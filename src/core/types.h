@@ -90,6 +90,7 @@ struct ListInput {
   std::string delimiter;
   std::string startAfter;     // exclusive: V1 marker, V2 start-after or continuation
   uint32_t maxKeys = 1000;
+  bool fullRecords = false;   // records with every field (Blob listings), see listObjects
 };
 
 struct ListOutput {
@@ -131,6 +132,79 @@ struct PartInput {
   std::set<ChecksumAlgo> verifyOnly;
   std::optional<uint64_t> expectedSize;
   BodyVerifier verify;
+};
+
+// --- block objects (Blob block blobs) ---
+
+struct StageBlockInput {
+  std::string bucket;
+  std::string key;
+  std::string blockId;                   // raw (base64-decoded), 1..64 bytes
+  std::string owner;                     // recorded on the implicit staging upload
+  std::optional<uint64_t> expectedSize;
+  std::set<ChecksumAlgo> verifyOnly;
+  BodyVerifier verify;                   // Content-MD5 / x-ms-content-crc64 checks
+};
+
+struct BlockInfo {
+  std::string id;                        // raw
+  uint64_t size = 0;
+};
+
+struct BlockListView {
+  std::optional<ObjectRecord> object;    // the committed object, when one exists
+  std::vector<BlockInfo> committed;      // its block list (empty unless committed from blocks)
+  std::vector<BlockInfo> uncommitted;    // staged blocks, in staging order when known
+};
+
+enum class BlockSource { kCommitted, kUncommitted, kLatest };
+
+struct BlockRefInput {
+  BlockSource source = BlockSource::kLatest;
+  std::string id;                        // raw
+};
+
+struct CommitBlocksInput {
+  std::string bucket;
+  std::string key;
+  std::string owner;
+  std::vector<BlockRefInput> blocks;     // in object order; an id may repeat
+  ContentHeaders content;
+  StringPairs userMeta;
+  std::string contentMd5;                // x-ms-blob-content-md5 (base64) or "" (none stored)
+  store::CommitCheck check;              // conditions and lease on the current object
+};
+
+// --- append objects (Blob append blobs) ---
+
+struct AppendInput {
+  std::string bucket;
+  std::string key;
+  std::optional<uint64_t> appendPosition;  // x-ms-blob-condition-appendpos
+  std::optional<uint64_t> maxSize;         // x-ms-blob-condition-maxsize
+  std::optional<uint64_t> expectedSize;    // Content-Length
+  BodyVerifier verify;
+  // Conditions and lease on the current object, run under the per-key serialization.
+  std::function<Status(const ObjectRecord& current)> check;
+};
+
+// --- leases (Blob leases on objects and buckets) ---
+
+enum class LeaseAction { kAcquire, kRenew, kChange, kRelease, kBreak };
+
+struct LeaseInput {
+  LeaseAction action = LeaseAction::kAcquire;
+  std::string leaseId;                   // x-ms-lease-id (renew, change, release)
+  std::string proposedId;                // x-ms-proposed-lease-id (acquire, change)
+  int32_t durationSec = -1;              // acquire: -1 infinite or 15..60
+  std::optional<int32_t> breakPeriodSec; // break: 0..60 (absent: the remaining fixed term)
+};
+
+struct LeaseResult {
+  std::string leaseId;                   // acquire/renew/change: the active id
+  int32_t leaseTimeSec = 0;              // break: seconds until the break completes
+  std::string etag;                      // the resource's (unchanged) ETag and mtime
+  int64_t mtimeMs = 0;
 };
 
 }  // namespace ember::core

@@ -235,8 +235,10 @@ class ObjectStore {
   virtual Result<std::optional<ObjectRecord>> deleteObject(std::string_view bucket,
                                                            std::string_view key,
                                                            const CommitCheck& check) = 0;
-  // Errors: kNoSuchBucket.
-  virtual Result<std::unique_ptr<ObjectIterator>> listObjects(std::string_view bucket) = 0;
+  // `fullRecords`: records carry every field (content headers, user metadata, kind, lease …),
+  // not only what an S3 listing needs. Errors: kNoSuchBucket.
+  virtual Result<std::unique_ptr<ObjectIterator>> listObjects(std::string_view bucket,
+                                                              bool fullRecords = false) = 0;
   // Appends `data` to the key's object and commits the record `check` completes, atomically: the
   // bytes are durable before the record that covers them, and a reader sees the object before or
   // after the append, never part of it. The store grows the object's last file extent in place

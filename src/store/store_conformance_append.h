@@ -206,7 +206,42 @@ TYPED_TEST_P(StoreAppendConformanceTest, UpdateBucket) {
                     Code::kInvalidArgument);
 }
 
-REGISTER_TYPED_TEST_SUITE_P(StoreAppendConformanceTest, AppendsGrowOneFileInPlace,
+// Staged Blob blocks are parts with a block id and a number anywhere in 1..2^32-1 (a hash slot).
+TYPED_TEST_P(StoreAppendConformanceTest, StagedBlocksUseTheWholePartNumberRange) {
+  ObjectStore& s = this->store();
+  UploadRecord u;
+  u.bucket = "b";
+  u.key = "blob";
+  u.uploadId = "blk0123456789abcdef0123456789abcdef";
+  STORE_ASSERT_OK(s.createUpload(u));
+  std::vector<uint32_t> numbers = {7, 20000, 3000000000u, 4294967295u};
+  for (uint32_t n : numbers) {
+    auto x = writeBytes(s, patternBytes(300 * 1024, n));
+    STORE_ASSERT_OK(x);
+    PartRecord p;
+    p.number = n;
+    p.blockId = "id" + std::to_string(n);
+    p.size = x->size;
+    p.etag = "e";
+    p.extent = *x;
+    STORE_ASSERT_OK(s.putPart(u.uploadId, p));
+  }
+  auto high = s.listParts(u.uploadId, 10000, 100);
+  STORE_ASSERT_OK(high);
+  ASSERT_EQ(high->size(), 3u);
+  EXPECT_EQ(high->back().number, 4294967295u);
+  EXPECT_EQ(high->back().blockId, "id4294967295");
+  // Commit two of them; the others are reclaimed with the upload.
+  ObjectRecord rec = makeRecord("b", "blob", {(*high)[0].extent, (*high)[2].extent});
+  STORE_ASSERT_OK(s.completeUpload(u.uploadId, rec, nullptr));
+  auto got = readObject(s, "b", "blob");
+  STORE_ASSERT_OK(got);
+  EXPECT_EQ(*got, patternBytes(300 * 1024, 20000) + patternBytes(300 * 1024, 4294967295u));
+  EXPECT_EQ(this->files(), 2u);
+}
+
+REGISTER_TYPED_TEST_SUITE_P(StoreAppendConformanceTest, StagedBlocksUseTheWholePartNumberRange,
+                            AppendsGrowOneFileInPlace,
                             RefusedAppendLeavesNoTrace,
                             ReaderKeepsItsVersionAcrossAppendsAndOverwrite,
                             ConcurrentAppendsSerialize, UpdateObjectKeepsBytes, UpdateBucket);

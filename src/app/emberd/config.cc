@@ -14,7 +14,13 @@ void read(const toml::table& t, const char* section, const char* key, T& out) {
   if (!node) {
     return;
   }
-  if constexpr (std::is_same_v<T, std::string>) {
+  if constexpr (std::is_same_v<T, bool>) {
+    auto v = node->value<bool>();
+    if (!v) {
+      throw std::runtime_error(std::string(section) + "." + key + " must be true or false");
+    }
+    out = *v;
+  } else if constexpr (std::is_same_v<T, std::string>) {
     auto v = node->value<std::string>();
     if (!v) {
       throw std::runtime_error(std::string(section) + "." + key + " must be a string");
@@ -67,6 +73,35 @@ Config loadConfig(const std::string& path) {
         throw std::runtime_error("s3.domains must be an array of strings");
       }
       c.domains.push_back(*v);
+    }
+  }
+  read(t, "blob", "enabled", c.blobEnabled);
+  read(t, "blob", "address", c.blobAddress);
+  read(t, "blob", "port", c.blobPort);
+  if (const toml::array* domains = t.at_path("blob.domains").as_array()) {
+    c.blobDomains.clear();
+    for (const auto& d : *domains) {
+      auto v = d.value<std::string>();
+      if (!v) {
+        throw std::runtime_error("blob.domains must be an array of strings");
+      }
+      c.blobDomains.push_back(*v);
+    }
+  }
+  if (const toml::array* accounts = t.at_path("blob.accounts").as_array()) {
+    for (const auto& a : *accounts) {
+      const toml::table* at = a.as_table();
+      if (!at) {
+        throw std::runtime_error("[[blob.accounts]] entries must be tables");
+      }
+      Config::BlobAccount acct;
+      acct.name = at->at_path("name").value_or(std::string());
+      acct.key = at->at_path("key").value_or(std::string());
+      acct.user = at->at_path("user").value_or(std::string());
+      if (acct.name.empty() || acct.key.empty()) {
+        throw std::runtime_error("each [[blob.accounts]] entry needs name and key");
+      }
+      c.blobAccounts.push_back(std::move(acct));
     }
   }
   read(t, "log", "level", c.logLevel);

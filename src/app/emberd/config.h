@@ -35,6 +35,17 @@ struct Config {
   uint64_t minPartSize = 5ULL << 20;
   // [[users]]
   std::vector<auth::Credential> users;
+  // [blob]
+  struct BlobAccount {
+    std::string name;
+    std::string key;   // base64, as Azure shows account keys
+    std::string user;  // the [[users]] name that owns the account's containers
+  };
+  bool blobEnabled = true;
+  std::string blobAddress = "127.0.0.1";
+  uint16_t blobPort = 10000;
+  std::vector<std::string> blobDomains = {"localhost"};
+  std::vector<BlobAccount> blobAccounts;  // [[blob.accounts]]
   // [log]
   std::string logLevel = "info";
   std::string logFormat = "text";   // "text" or "json"

@@ -17,6 +17,8 @@
 #include "core/namespace.h"
 #include "http/http.h"
 #include "io/offload.h"
+#include "blob/api.h"
+#include "common/digest.h"
 #include "s3/api.h"
 #include "store/local/local_store.h"
 
@@ -92,6 +94,16 @@ int run(app::Config cfg) {
                 cfg.users[0].secretKey.c_str());
   }
 
+  if (cfg.blobEnabled && cfg.blobAccounts.empty()) {
+    // One Blob account for the first user, its key derived from that user's secret so it is
+    // stable across restarts and never stored or shipped.
+    std::string key = base64Encode(hmacSha256Raw(cfg.users[0].secretKey, "ember blob account"));
+    cfg.blobAccounts.push_back({"ember", key, cfg.users[0].user});
+    std::printf("emberd: no [[blob.accounts]] configured; Blob account for user %s:\n"
+                "  AccountName=ember;AccountKey=%s\n",
+                cfg.users[0].user.c_str(), key.c_str());
+  }
+
   unsigned threads = cfg.networkThreads ? cfg.networkThreads
                                         : std::max(1u, std::thread::hardware_concurrency());
   asio::io_context ioc(static_cast<int>(threads));
@@ -104,6 +116,18 @@ int run(app::Config cfg) {
   s3o.domains = cfg.domains;
   s3o.users = cfg.users;
   s3::S3Api api(ns, s3o);
+  blob::BlobOptions bo;
+  bo.domains = cfg.blobDomains;
+  for (const app::Config::BlobAccount& a : cfg.blobAccounts) {
+    auto key = base64Decode(a.key);
+    if (!key || key->empty()) {
+      spdlog::critical("blob account {}: key is not base64", a.name);
+      return 1;
+    }
+    bo.accounts.push_back(blob::BlobAccount{a.name, {*key}, a.user.empty() ? cfg.users[0].user
+                                                                           : a.user});
+  }
+  blob::BlobApi blobApi(ns, bo);
 
   http::ServerOptions ho;
   ho.address = cfg.s3Address;
@@ -115,6 +139,12 @@ int run(app::Config cfg) {
   ho.bodyStallTimeout = std::chrono::milliseconds(cfg.bodyStallTimeoutMs);
   ho.name = "s3";
   http::Server s3server(ioc, ho, api.handler());
+
+  http::ServerOptions bho = ho;
+  bho.address = cfg.blobAddress;
+  bho.port = cfg.blobPort;
+  bho.name = "blob";
+  http::Server blobServer(ioc, bho, blobApi.handler());
 
   http::ServerOptions ao;
   ao.address = cfg.adminAddress;
@@ -130,6 +160,15 @@ int run(app::Config cfg) {
     spdlog::critical("cannot listen for S3 on {}:{}: {}", ho.address, ho.port, s.toString());
     return 1;
   }
+  if (cfg.blobEnabled) {
+    if (Status s = blobServer.start(); !s) {
+      spdlog::critical("cannot listen for Blob on {}:{}: {}", bho.address, bho.port,
+                       s.toString());
+      return 1;
+    }
+    spdlog::info("Blob endpoint http://{}:{}/<account> ({} account(s))", bho.address,
+                 blobServer.port(), bo.accounts.size());
+  }
   if (Status s = admin.start(); !s) {
     spdlog::critical("cannot listen for admin on {}:{}: {}", ao.address, ao.port, s.toString());
     return 1;
@@ -140,7 +179,11 @@ int run(app::Config cfg) {
     std::string tmp = cfg.portFile + ".tmp";
     {
       std::ofstream out(tmp, std::ios::trunc);
-      out << "{\"s3\": " << s3server.port() << ", \"admin\": " << admin.port() << "}\n";
+      out << "{\"s3\": " << s3server.port() << ", \"admin\": " << admin.port();
+      if (cfg.blobEnabled) {
+        out << ", \"blob\": " << blobServer.port();
+      }
+      out << "}\n";
     }
     std::filesystem::rename(tmp, cfg.portFile);
   }
@@ -150,7 +193,8 @@ int run(app::Config cfg) {
   std::function<void()> waitDrained;
   auto deadline = std::make_shared<std::chrono::steady_clock::time_point>();
   waitDrained = [&]() {
-    if (s3server.activeConnections() == 0 && admin.activeConnections() == 0) {
+    if (s3server.activeConnections() == 0 && admin.activeConnections() == 0 &&
+        blobServer.activeConnections() == 0) {
       ioc.stop();
       return;
     }
@@ -164,6 +208,7 @@ int run(app::Config cfg) {
     spdlog::info("signal {}: stopping (grace {} ms)", sig, cfg.shutdownGraceMs);
     auto grace = std::chrono::milliseconds(cfg.shutdownGraceMs);
     s3server.stop(grace);
+    blobServer.stop(grace);
     admin.stop(grace);
     waitDrained();
   });
@@ -189,11 +234,13 @@ int main(int argc, char** argv) {
   app::Config overrides;
   std::string dataDir, s3Address, logLevel, portFile;
   int s3Port = -1;
+  int blobPort = -1;
   int adminPort = -1;
   cli.add_option("-c,--config", configPath, "TOML configuration file");
   cli.add_option("--data-dir", dataDir, "data directory (store.data_dir)");
   cli.add_option("--s3-address", s3Address, "S3 listen address (server.s3_address)");
   cli.add_option("--s3-port", s3Port, "S3 listen port, 0 = any free port (server.s3_port)");
+  cli.add_option("--blob-port", blobPort, "Blob listen port, 0 = any free port (blob.port)");
   cli.add_option("--admin-port", adminPort, "admin/metrics port (server.admin_port)");
   cli.add_option("--log-level", logLevel, "trace|debug|info|warn|error (log.level)");
   cli.add_option("--port-file", portFile, "write the bound ports as JSON to this file");
@@ -211,6 +258,7 @@ int main(int argc, char** argv) {
   if (!dataDir.empty()) cfg.dataDir = dataDir;
   if (!s3Address.empty()) cfg.s3Address = s3Address;
   if (s3Port >= 0) cfg.s3Port = static_cast<uint16_t>(s3Port);
+  if (blobPort >= 0) cfg.blobPort = static_cast<uint16_t>(blobPort);
   if (adminPort >= 0) cfg.adminPort = static_cast<uint16_t>(adminPort);
   if (!logLevel.empty()) cfg.logLevel = logLevel;
   cfg.portFile = portFile;

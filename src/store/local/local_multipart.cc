@@ -240,7 +240,7 @@ Result<std::vector<PartRecord>> LocalStore::listParts(std::string_view uploadId,
                                                       uint32_t afterPart, uint32_t max) {
   maybeReclaim();
   EMBER_TRY(local::loadUpload(*index_, uploadId));
-  if (afterPart >= kMaxPartNumber || max == 0) {
+  if (afterPart == UINT32_MAX || max == 0) {
     return std::vector<PartRecord>();
   }
   return local::loadParts(*index_, uploadId, afterPart + 1, max);
@@ -262,7 +262,7 @@ Status LocalStore::completeUpload(std::string_view uploadId, ObjectRecord record
       return makeError(Code::kNoSuchUpload, "no such upload for this key: " +
                                                 std::string(uploadId));
     }
-    auto parts = local::loadParts(*index_, uploadId, 1, kMaxPartNumber);
+    auto parts = local::loadParts(*index_, uploadId, 1, UINT32_MAX);  // staged blocks: any number
     if (!parts) {
       return parts.error();
     }
@@ -296,7 +296,7 @@ Status LocalStore::abortUpload(std::string_view uploadId) {
     if (!upload) {
       return upload.error();
     }
-    auto parts = local::loadParts(*index_, uploadId, 1, kMaxPartNumber);
+    auto parts = local::loadParts(*index_, uploadId, 1, UINT32_MAX);  // staged blocks: any number
     if (!parts) {
       return parts.error();
     }

@@ -131,9 +131,10 @@ namespace {
 class LocalObjectIterator final : public ObjectIterator {
  public:
   LocalObjectIterator(std::shared_ptr<LocalStore> owner, rocksdb::DB& db,
-                      rocksdb::ColumnFamilyHandle* cf, std::string_view bucket)
+                      rocksdb::ColumnFamilyHandle* cf, std::string_view bucket, bool full)
       : owner_(std::move(owner)),
         bucket_(bucket),
+        depth_(full ? Depth::kFull : Depth::kListing),
         scan_(db, cf, bucketLowerBound(bucket), bucketUpperBound(bucket)) {
     scan_.it().SeekToFirst();
   }
@@ -153,7 +154,7 @@ class LocalObjectIterator final : public ObjectIterator {
   const ObjectRecord& record() override {
     if (!cached_) {
       cached_ = true;
-      auto d = decodeObject(bucket_, key(), toView(scan_.it().value()), Depth::kListing);
+      auto d = decodeObject(bucket_, key(), toView(scan_.it().value()), depth_);
       if (d) {
         record_ = std::move(d->record);
       } else {
@@ -173,6 +174,7 @@ class LocalObjectIterator final : public ObjectIterator {
  private:
   std::shared_ptr<LocalStore> owner_;  // outlives scan_: the DB must outlive its iterators
   const std::string bucket_;
+  const Depth depth_;
   RangeScan scan_;
   ObjectRecord record_;
   bool cached_ = false;
@@ -511,11 +513,13 @@ Result<std::optional<ObjectRecord>> LocalStore::deleteObject(std::string_view bu
   return std::move(*current);
 }
 
-Result<std::unique_ptr<ObjectIterator>> LocalStore::listObjects(std::string_view bucket) {
+Result<std::unique_ptr<ObjectIterator>> LocalStore::listObjects(std::string_view bucket,
+                                                                 bool fullRecords) {
   maybeReclaim();
   EMBER_TRY(requireBucket(bucket));
   return std::make_unique<local::LocalObjectIterator>(shared_from_this(), index_->db(),
-                                                      index_->cf(Cf::kObjects), bucket);
+                                                      index_->cf(Cf::kObjects), bucket,
+                                                      fullRecords);
 }
 
 }  // namespace ember::store

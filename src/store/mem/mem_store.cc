@@ -512,7 +512,9 @@ Result<ObjectRecord> MemStore::appendObject(std::string_view bucket, std::string
   }
   next.versionId = newHexId();
   Status s = check(stripped(*current), next);
+  ObjectRecord committed;
   if (s) {
+    committed = stripped(next);  // commitLocked consumes `next`
     s = commitLocked(next, nullptr, nullptr);
   }
   if (!s) {
@@ -525,7 +527,7 @@ Result<ObjectRecord> MemStore::appendObject(std::string_view bucket, std::string
     usedBytes_ -= std::min<uint64_t>(usedBytes_, data.size());
     return unexpected(s);
   }
-  return stripped(next);
+  return committed;
 }
 
 Status MemStore::updateBucket(std::string_view name, const BucketUpdate& mutate) {
@@ -566,7 +568,8 @@ Result<std::optional<ObjectRecord>> MemStore::deleteObject(std::string_view buck
   return view;
 }
 
-Result<std::unique_ptr<ObjectIterator>> MemStore::listObjects(std::string_view bucket) {
+Result<std::unique_ptr<ObjectIterator>> MemStore::listObjects(std::string_view bucket,
+                                                               bool /*fullRecords: always*/) {
   std::lock_guard lock(mu_);
   EMBER_TRY(requireBucketLocked(bucket));
   std::string prefix = compositeKey(bucket, "");

@@ -57,7 +57,8 @@ class MemStore final : public ObjectStore, public std::enable_shared_from_this<M
   Status putObject(ObjectRecord record, const CommitCheck& check) override;
   Result<std::optional<ObjectRecord>> deleteObject(std::string_view bucket, std::string_view key,
                                                    const CommitCheck& check) override;
-  Result<std::unique_ptr<ObjectIterator>> listObjects(std::string_view bucket) override;
+  Result<std::unique_ptr<ObjectIterator>> listObjects(std::string_view bucket,
+                                                      bool fullRecords = false) override;
   Result<ObjectRecord> appendObject(std::string_view bucket, std::string_view key,
                                     std::span<const char> data,
                                     const AppendCheck& check) override;
