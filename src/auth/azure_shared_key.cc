@@ -106,7 +106,7 @@ std::string canonicalizedResource(const AzureRequest& in, bool lite) {
   std::string out = "/";
   out += in.account;
   out += in.rawPath.empty() ? std::string_view("/") : in.rawPath;
-  std::vector<QueryParam> query = parseQueryLenient(in.rawQuery);
+  std::vector<QueryParam> query = azure::parseAzureQuery(in.rawQuery);
   if (lite) {
     for (const QueryParam& p : query) {
       if (toLower(p.name) == "comp") {

@@ -5,9 +5,11 @@
 #include <cstddef>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include <openssl/crypto.h>
 
+#include "auth/sigv4.h"
 #include "common/status.h"
 
 namespace ember::auth::azure {
@@ -40,6 +42,18 @@ inline std::string quoteStringToSign(std::string_view s) {
 
 inline bool constantTimeEquals(std::string_view a, std::string_view b) {
   return a.size() == b.size() && CRYPTO_memcmp(a.data(), b.data(), a.size()) == 0;
+}
+
+// Query parameters as Azure reads them: '+' is a space (Go clients such as rclone send
+// "prefix=sp+ace"; the Python SDK always escapes '+' as %2B), then %XX decoding.
+inline std::vector<QueryParam> parseAzureQuery(std::string_view rawQuery) {
+  std::string plus(rawQuery);
+  for (char& ch : plus) {
+    if (ch == '+') {
+      ch = ' ';
+    }
+  }
+  return parseQueryLenient(plus);
 }
 
 inline Status malformed(std::string message) {

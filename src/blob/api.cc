@@ -9,6 +9,7 @@
 
 #include "auth/azure_sas.h"
 #include "auth/azure_shared_key.h"
+#include "auth/azure_text.h"
 #include "auth/sigv4.h"
 #include "blob/context.h"
 #include "blob/wire.h"
@@ -111,7 +112,7 @@ SasNeed sasNeed(Op op, bool blobExists) {
 
 // Decoded query: names lower-cased (Azure query keys are case-insensitive), values decoded once.
 Status parseQuery(std::string_view q, std::map<std::string, std::string>& out) {
-  for (const auth::QueryParam& p : auth::parseQueryLenient(q)) {
+  for (const auth::QueryParam& p : auth::azure::parseAzureQuery(q)) {
     out.emplace(toLower(p.name), p.value);
   }
   return Status::ok();
@@ -321,6 +322,9 @@ asio::awaitable<void> BlobApi::Impl::handle(http::Request& req, http::RequestBod
         }
         c.sas = std::move(*grant);
       }
+    } else if (c.hasQuery("sv") && (c.hasQuery("se") || c.hasQuery("sp"))) {
+      s = makeError(Code::kAuthMalformed,
+                    "AuthenticationFailed: the shared access signature has no signature (sig).");
     } else {
       s = makeError(Code::kUnauthenticated, "Server failed to authenticate the request. Please "
                                             "refer to the information in the www-authenticate "

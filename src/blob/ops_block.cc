@@ -34,6 +34,9 @@ asio::awaitable<Status> checkBlobLease(Ctx& c) {
   if (!rec) {
     co_return Status::ok();  // staging blocks for a blob that does not exist yet
   }
+  if (rec->kind == store::ObjectKind::kAppend) {
+    co_return makeError(Code::kWrongObjectKind, "The blob type is invalid for this operation.");
+  }
   co_return core::checkLeaseForWrite(rec->lease, c.leaseId(), nowMillis());
 }
 
@@ -125,7 +128,13 @@ asio::awaitable<Status> putBlockList(Ctx& c) {
   in.content = blobContentHeaders(c);
   in.userMeta = std::move(*meta);
   in.contentMd5 = md5;
-  in.check = writeCheck(c, std::move(*cond));
+  store::CommitCheck base = writeCheck(c, std::move(*cond));
+  in.check = [base](const store::ObjectRecord* cur) -> Status {
+    if (cur != nullptr && cur->kind == store::ObjectKind::kAppend) {
+      return makeError(Code::kWrongObjectKind, "The blob type is invalid for this operation.");
+    }
+    return base(cur);
+  };
   auto rec = co_await c.ns.commitBlockList(std::move(in));
   if (!rec) {
     co_return co_await sendError(c, rec.error());

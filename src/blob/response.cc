@@ -87,7 +87,9 @@ asio::awaitable<Status> sendError(Ctx& c, const Status& s, http::Headers extra) 
   r.headers.add("Content-Type", "application/xml");
   // Azure's message for the code, with our detail when it says more (e.g. which header).
   std::string message(e.message);
-  if (!e.authDetail && !detail.empty() && detail != e.message) {
+  const bool detailed = s.code() == Code::kInvalidHeader || s.code() == Code::kMissingHeader ||
+                        s.code() == Code::kInvalidQueryParam || s.code() == Code::kNotImplemented;
+  if (!e.authDetail && detailed && !detail.empty() && detail != e.message) {
     message += " " + std::string(detail);
   }
   std::string body = renderBlobErrorXml(e.code, message, c.req.requestId, nowMillis(), elements);
@@ -137,8 +139,8 @@ asio::awaitable<Result<store::BucketRecord>> requireContainer(Ctx& c) {
     co_return unexpected(b.error());
   }
   if (b->owner != c.owner()) {
-    co_return unexpected(Code::kPermissionDenied,
-                         "AuthorizationFailure: the container belongs to another account.");
+    // Each account is its own namespace: another account's container does not exist here.
+    co_return unexpected(Code::kNoSuchBucket, "The specified container does not exist.");
   }
   co_return *b;
 }

@@ -177,7 +177,8 @@ std::pair<std::string, std::string> collidingIds() {
   static const std::pair<std::string, std::string> found = [] {
     std::unordered_map<uint32_t, std::string> seen;
     for (int i = 0; i < 2'000'000; ++i) {
-      std::string id = "blk-" + std::to_string(i);
+      std::string n = std::to_string(i);
+      std::string id = "blk-" + std::string(7 - n.size(), '0') + n;  // one length for all ids
       auto [it, fresh] = seen.emplace(slotOf(id), id);
       if (!fresh) {
         return std::pair{it->second, id};

@@ -69,14 +69,35 @@ void discardExtent(store::ObjectStore& store, const std::string& uploadId, store
   store.putPart(uploadId, std::move(p)).ignoreError();
 }
 
+// The staging upload records the length of its blobs' block ids: all ids of a blob must have the
+// same length (Azure: 400 InvalidBlobOrBlock otherwise).
+constexpr std::string_view kIdLengthMeta = "block-id-length";
+
+Status idLengthMismatch() {
+  return makeError(Code::kInvalidBlockId,
+                   "The specified blob or block content is invalid: all block ids of a blob "
+                   "must have the same length.");
+}
+
 Status ensureStaging(store::ObjectStore& store, const StageBlockInput& in,
                      const std::string& uploadId) {
+  const std::string length = std::to_string(in.blockId.size());
   auto existing = store.getUpload(in.bucket, in.key, uploadId);
   if (existing) {
+    for (const auto& [k, v] : existing->userMeta) {
+      if (k == kIdLengthMeta && v != length) {
+        return idLengthMismatch();
+      }
+    }
     return Status::ok();
   }
   if (existing.error().code() != Code::kNoSuchUpload) {
     return existing.error();
+  }
+  // A first staged block must match the committed blocks' id length too.
+  if (auto obj = store.getObject(in.bucket, in.key); obj && !obj->blockIds.empty() &&
+                                                      obj->blockIds[0].size() != in.blockId.size()) {
+    return idLengthMismatch();
   }
   UploadRecord up;
   up.bucket = in.bucket;
@@ -84,6 +105,7 @@ Status ensureStaging(store::ObjectStore& store, const StageBlockInput& in,
   up.uploadId = uploadId;
   up.initiatedMs = nowMs();
   up.owner = in.owner;
+  up.userMeta = {{std::string(kIdLengthMeta), length}};
   Status s = store.createUpload(up);
   return s.code() == Code::kAlreadyExists ? Status::ok() : s;
 }

@@ -2,6 +2,8 @@
 #include <chrono>
 #include <cstring>
 
+#include "common/time_util.h"
+#include "core/lease.h"
 #include "core/namespace.h"
 
 namespace ember::core {
@@ -334,6 +336,10 @@ asio::awaitable<Result<std::optional<ObjectRecord>>> Namespace::deleteObject(
     return store_->deleteObject(bucket, key, [&conditions](const ObjectRecord* cur) {
       if (conditions.ifMatch && cur && !etagMatches(*conditions.ifMatch, cur->etag)) {
         return makeError(Code::kPreconditionFailed, "If-Match did not match");
+      }
+      if (cur && leaseActive(leaseState(cur->lease, nowMillis()))) {
+        return makeError(Code::kLeaseIdMissing,
+                         "The object is leased through the Blob API; release the lease first.");
       }
       return Status::ok();
     });

@@ -4,6 +4,8 @@
 #include <random>
 
 #include "common/strings.h"
+#include "common/time_util.h"
+#include "core/lease.h"
 #include "core/namespace.h"
 
 namespace ember::core {
@@ -153,6 +155,11 @@ Status checkWriteConditions(const Conditions& c, const ObjectRecord* current) {
   if (current && c.ifUnmodifiedSinceMs &&
       seconds(current->mtimeMs) > seconds(*c.ifUnmodifiedSinceMs)) {
     return makeError(Code::kPreconditionFailed, "object modified since If-Unmodified-Since");
+  }
+  // A Blob lease guards the object against every writer; S3 requests cannot name a lease.
+  if (current && leaseActive(leaseState(current->lease, nowMillis()))) {
+    return makeError(Code::kLeaseIdMissing,
+                     "The object is leased through the Blob API; release the lease first.");
   }
   return Status::ok();
 }

@@ -226,7 +226,8 @@ class ObjectStore {
   // extents of the key's current version (a metadata-only rewrite); never extents of another key
   // or upload: the store reference-counts nothing, so callers copy data for CopyObject.
   // Atomically replaces the previous version; the previous version's extents are reclaimed once
-  // no reader holds them. `check` runs under the per-key lock first. The call consumes the
+  // no reader holds them. A record whose lease id is empty keeps the previous version's lease
+  // (a lease belongs to the key until the key is deleted). `check` runs under the per-key lock first. The call consumes the
   // record's writer extents: on failure they are reclaimed (a failed call leaves no trace).
   // Errors: kNoSuchBucket, the check's error, kInvalidArgument (malformed record, a file extent
   // this call does not own, versionId equal to the current one's), kInsufficientStorage, kIOError.

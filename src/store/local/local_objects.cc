@@ -320,6 +320,10 @@ Status LocalStore::commitObject(ObjectRecord& record, const CommitCheck& check, 
     }
     freshMarks.push_back(std::move(raw));
   }
+  // A lease belongs to the key, not to one version: a replacement that names none keeps it.
+  if (*current && record.lease.id.empty()) {
+    record.lease = (*current)->lease;
+  }
   // Pins, reclaim marks and inline-data keys are keyed by version id alone, so ids must be
   // unique: committers pass fresh random ids (or none, and the store makes one).
   if (record.versionId.empty()) {

@@ -432,6 +432,10 @@ Status MemStore::commitLocked(ObjectRecord& record, const CommitCheck& check,
     }
     freshUsed.push_back(x.id);
   }
+  // A lease belongs to the key, not to one version: a replacement that names none keeps it.
+  if (current != nullptr && record.lease.id.empty()) {
+    record.lease = current->lease;
+  }
   if (record.versionId.empty()) {
     record.versionId = newHexId();
   }
