@@ -1,6 +1,8 @@
 // Service and container operations: List Containers, service properties, account information,
 // Create/Get/Set/Delete Container, container ACL and lease, List Blobs.
+#include <algorithm>
 #include <charconv>
+#include <set>
 
 #include "blob/context.h"
 #include "blob/lease_view.h"
@@ -290,6 +292,37 @@ asio::awaitable<Status> listBlobs(Ctx& c) {
   }
   while (pi < page->commonPrefixes.size()) {
     x.entries.emplace_back(BlobPrefixItem{page->commonPrefixes[pi++]});
+  }
+  if (include.uncommittedBlobs && in.delimiter.empty()) {
+    // Blobs that have staged blocks but no committed version yet, within this page's key range.
+    core::ListUploadsInput ui;
+    ui.bucket = c.container;
+    ui.prefix = in.prefix;
+    ui.keyMarker = *marker;
+    auto uploads = co_await c.ns.listUploads(ui);
+    if (uploads) {
+      std::set<std::string> present;
+      for (const ListBlobsEntry& e : x.entries) {
+        present.insert(std::get<BlobItem>(e).record.key);
+      }
+      for (const store::UploadRecord& u : uploads->uploads) {
+        if (!u.uploadId.starts_with("blk") || present.count(u.key) != 0 ||
+            (page->truncated && u.key > page->nextMarker)) {
+          continue;
+        }
+        store::ObjectRecord r;
+        r.bucket = u.bucket;
+        r.key = u.key;
+        r.mtimeMs = u.initiatedMs;
+        r.createdMs = u.initiatedMs;
+        present.insert(u.key);
+        x.entries.emplace_back(BlobItem{std::move(r), leaseView({}, now)});
+      }
+      std::sort(x.entries.begin(), x.entries.end(), [](const ListBlobsEntry& a,
+                                                      const ListBlobsEntry& b) {
+        return std::get<BlobItem>(a).record.key < std::get<BlobItem>(b).record.key;
+      });
+    }
   }
   if (page->truncated) {
     x.nextMarker = encodeMarker(page->nextMarker);

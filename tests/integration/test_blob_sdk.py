@@ -275,6 +275,9 @@ class BlockListTests(blobutil.BlobTestCase):
         self.assertAzError(bc.get_blob_properties, "BlobNotFound", 404, exc.ResourceNotFoundError)
         self.assertAzError(lambda: bc.download_blob(), "BlobNotFound", 404, exc.ResourceNotFoundError)
         self.assertNotIn("staged", [b.name for b in self.cc.list_blobs()])
+        # ... except to a listing that asks for uncommitted blobs (size 0 until committed)
+        listed = {b.name: b.size for b in self.cc.list_blobs(include=["uncommittedblobs"])}
+        self.assertEqual(listed.get("staged"), 0)
         # commit in list order; block 1 is left out and discarded
         bc.commit_block_list([BlobBlock(block_id(2)), BlobBlock(block_id(0))])
         self.assertEqual(bc.download_blob().readall(), parts[2] + parts[0])
