@@ -1,6 +1,12 @@
 // Block blob and append blob operations: Put Block, Put Block List, Get Block List, Append Block,
 // Seal.
+#include <atomic>
 #include <charconv>
+
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
+#include <boost/asio/this_coro.hpp>
+#include <spdlog/spdlog.h>
 
 #include "blob/context.h"
 #include "blob/wire.h"
@@ -26,6 +32,32 @@ Result<std::optional<uint64_t>> uintHeader(const Ctx& c, std::string_view name) 
                           std::string(name));
   }
   return std::optional<uint64_t>(n);
+}
+
+constexpr int64_t kStagedBlockLifetimeMs = 7LL * 24 * 3600 * 1000;  // Azure: one week
+constexpr int64_t kReapIntervalMs = 3600LL * 1000;
+
+// At most hourly, a Put Block starts a sweep (in the background) that drops blocks left
+// uncommitted for a week.
+void maybeReapStagedBlocks(Ctx& c, const asio::any_io_executor& ex) {
+  static std::atomic<int64_t> lastReap{0};
+  int64_t now = nowMillis();
+  int64_t last = lastReap.load(std::memory_order_relaxed);
+  if (now - last < kReapIntervalMs ||
+      !lastReap.compare_exchange_strong(last, now, std::memory_order_relaxed)) {
+    return;
+  }
+  core::Namespace& ns = c.ns;
+  asio::co_spawn(
+      ex,
+      [&ns, now]() -> asio::awaitable<void> {
+        auto n = co_await ns.reapStagedBlocks(now - kStagedBlockLifetimeMs);
+        if (n && *n > 0) {
+          spdlog::info("blob: dropped the staged blocks of {} blob(s) left uncommitted for a week",
+                       *n);
+        }
+      },
+      asio::detached);
 }
 
 // Fails when the blob exists with an active lease the request does not name.
@@ -74,6 +106,7 @@ asio::awaitable<Status> putBlock(Ctx& c) {
   if (!part) {
     co_return co_await sendError(c, part.error());
   }
+  maybeReapStagedBlocks(c, co_await asio::this_coro::executor);
   http::Headers h;
   if (auto raw = hexDecode(part->etag)) {
     h.add("Content-MD5", base64Encode(*raw));

@@ -2,6 +2,7 @@
 // Uncommitted), re-commits sharing committed blocks, slot collisions, copies into blocks.
 #include <cstdio>
 #include <future>
+#include <limits>
 #include <set>
 #include <unordered_map>
 
@@ -49,6 +50,24 @@ uint32_t slotOf(std::string_view id) {
     h *= 1099511628211ULL;
   }
   return 1 + static_cast<uint32_t>(h % (uint64_t{1} << 31));
+}
+
+TEST_F(BlobBlocksTest, ReapDropsOnlyBlocksStagedBeforeTheCutoff) {
+  ASSERT_TRUE(stage("old", "A", "aaa"));
+  ASSERT_TRUE(stage("kept", "B", "bbb"));
+  ASSERT_TRUE(commit("kept", {latest("B")}));
+  ASSERT_TRUE(stage("kept", "C", "ccc"));
+  auto none = run(ns_.reapStagedBlocks(0));  // nothing is older than the epoch
+  ASSERT_TRUE(none);
+  EXPECT_EQ(*none, 0u);
+  EXPECT_EQ(uncommittedSet("old").size(), 1u);
+  auto all = run(ns_.reapStagedBlocks(std::numeric_limits<int64_t>::max()));
+  ASSERT_TRUE(all);
+  EXPECT_EQ(*all, 2u);
+  EXPECT_EQ(codeOf(blocks("old")), Code::kOk);
+  EXPECT_TRUE(uncommittedSet("old").empty());
+  EXPECT_TRUE(uncommittedSet("kept").empty());
+  EXPECT_EQ(*get("kept"), "bbb");  // committed blobs are untouched
 }
 
 TEST_F(BlobBlocksTest, StagedBlocksAreInvisibleUntilCommitted) {

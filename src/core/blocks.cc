@@ -452,4 +452,34 @@ asio::awaitable<Status> Namespace::dropStagedBlocks(std::string bucket, std::str
   co_return co_await offload(pool_, std::move(work));
 }
 
+asio::awaitable<Result<size_t>> Namespace::reapStagedBlocks(int64_t olderThanMs) {
+  auto work = [this, olderThanMs]() -> Result<size_t> {
+    auto buckets = store_->listBuckets();
+    EMBER_TRY(buckets);
+    size_t reaped = 0;
+    for (const BucketRecord& b : *buckets) {
+      auto it = store_->listUploads(b.name);
+      if (!it) {
+        continue;  // deleted meanwhile
+      }
+      std::vector<UploadRecord> stale;
+      for (; (*it)->valid(); (*it)->next()) {
+        const UploadRecord& u = (*it)->record();
+        if (u.uploadId.starts_with("blk") && u.initiatedMs < olderThanMs) {
+          stale.push_back(u);
+        }
+      }
+      for (const UploadRecord& u : stale) {
+        std::lock_guard lock(blockStripe(u.bucket, u.key));
+        Status s = store_->abortUpload(u.uploadId);
+        if (s) {
+          ++reaped;
+        }
+      }
+    }
+    return reaped;
+  };
+  co_return co_await offload(pool_, std::move(work));
+}
+
 }  // namespace ember::core

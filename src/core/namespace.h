@@ -116,6 +116,9 @@ class Namespace {
   asio::awaitable<Result<ObjectRecord>> commitBlockList(CommitBlocksInput in);
   // Drops the key's staged blocks (Put Blob and Delete Blob do this). Missing ones are fine.
   asio::awaitable<Status> dropStagedBlocks(std::string bucket, std::string key);
+  // Drops every blob's staged blocks first staged before `olderThanMs` (Azure discards blocks
+  // left uncommitted for a week). Returns how many blobs' blocks were dropped.
+  asio::awaitable<Result<size_t>> reapStagedBlocks(int64_t olderThanMs);
 
   // --- append objects ---
   // Appends the body (at most maxAppendBytes) to an append object. Errors: kNoSuchKey,
