@@ -176,6 +176,19 @@ asio::awaitable<Status> getBlob(Ctx& c, bool head) {
   }
   http::Response resp = baseResponse(c, h->partial ? 206 : 200);
   blobHeaders(resp.headers, rec, false);
+  if (c.sas) {
+    // A service SAS may sign response header overrides (rscc, rscd, rsce, rscl, rsct).
+    const auto& o = c.sas->responseOverrides;
+    const std::pair<const char*, const std::string*> overrides[] = {
+        {"Cache-Control", &o.cacheControl},       {"Content-Disposition", &o.contentDisposition},
+        {"Content-Encoding", &o.contentEncoding}, {"Content-Language", &o.contentLanguage},
+        {"Content-Type", &o.contentType}};
+    for (const auto& [name, value] : overrides) {
+      if (!value->empty()) {
+        resp.headers.set(name, *value);
+      }
+    }
+  }
   resp.headers.add("Accept-Ranges", "bytes");
   if (head) {
     resp.headers.add("x-ms-access-tier", "Hot");

@@ -204,6 +204,22 @@ class SasTests(blobutil.BlobTestCase):
         self.assertIn(code_of(e), codes)
         return e
 
+    def test_blob_sas_response_overrides(self):
+        from azure.storage.blob import BlobSasPermissions, generate_blob_sas
+        sas = generate_blob_sas(harness.BLOB_ACCOUNT, self.cc.container_name, "readme.txt",
+                                account_key=harness.BLOB_KEY, permission=BlobSasPermissions(read=True),
+                                expiry=utcnow() + datetime.timedelta(hours=1),
+                                content_type="text/x-overridden", content_disposition="attachment; f=1",
+                                cache_control="no-store")
+        d = self.client_with(sas, blob="readme.txt").download_blob()
+        self.assertEqual(d.readall(), b"public-ish")
+        cs = d.properties.content_settings
+        self.assertEqual((cs.content_type, cs.content_disposition, cs.cache_control),
+                         ("text/x-overridden", "attachment; f=1", "no-store"))
+        # the stored properties are unchanged
+        self.assertNotEqual(self.cc.get_blob_client("readme.txt").get_blob_properties().content_settings.content_type,
+                            "text/x-overridden")
+
     def test_account_sas_read_only(self):
         from azure.storage.blob import AccountSasPermissions, ResourceTypes, generate_account_sas
         sas = generate_account_sas(harness.BLOB_ACCOUNT, harness.BLOB_KEY,
