@@ -6,11 +6,13 @@
 //   SAS; bearer tokens slot in here later) -> authorize (SAS permissions, account ownership) ->
 //   execute (core) -> render (one error table, blob/errors.h).
 
+#include <chrono>
 #include <memory>
 #include <string>
 #include <vector>
 
 #include "core/namespace.h"
+#include "http/client.h"
 #include "http/http.h"
 
 namespace ember::blob {
@@ -27,6 +29,15 @@ struct BlobOptions {
   std::vector<BlobAccount> accounts;
   size_t maxXmlBodyBytes = 4 * 1024 * 1024;  // block lists (50,000 ids), service properties
   int64_t maxClockSkewSeconds = 15 * 60;
+
+  // Remote copy sources (Copy Blob, Put Blob From URL, Put Block From URL naming a URL on another
+  // host): fetched over HTTP(S) only when the host is on this list (SSRF protection; empty =
+  // every remote source is refused with CannotVerifyCopySource 403). A host listed by a "*."
+  // wildcard may not resolve to loopback or link-local addresses; one listed exactly may.
+  http::HostAllowList copySourceHosts;
+  std::shared_ptr<http::TlsContext> copySourceTls;  // https sources; null = system trust store
+  std::chrono::milliseconds copySourceConnectTimeout{10'000};
+  std::chrono::milliseconds copySourceReadTimeout{60'000};
 };
 
 class BlobApi {

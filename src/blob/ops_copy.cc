@@ -1,16 +1,20 @@
 // Copy operations: Copy Blob (async and sync), Put Blob From URL, Put Block From URL, Abort Copy.
 //
-// A copy source on this endpoint (an account it serves, path or virtual-host style) is resolved
-// locally and copied at once, so every copy completes before the response (x-ms-copy-status:
-// success) and Abort Copy always finds nothing pending. Source authorization: a SAS in the source
-// URL is verified for read; without one the source must belong to the caller's account. Remote
-// sources (other hosts) are refused with CannotVerifyCopySource until the outbound fetcher with
-// its host allow-list lands.
+// A copy source on this endpoint (the request's own host and port, a loopback alias of it, or a
+// virtual host <account>.blob.<domain> of an account served here) is resolved locally and copied
+// at once, so every copy completes before the response (x-ms-copy-status: success) and Abort Copy
+// always finds nothing pending. Source authorization: a SAS in the source URL is verified for
+// read; without one the source must belong to the caller's account.
+//
+// A source on any other host is remote: ops_copy_remote.cc fetches it over HTTP(S) when the host
+// is on the copy-source allow-list (BlobOptions::copySourceHosts) and refuses it otherwise. The
+// account name alone never makes a source local: two servers may serve accounts of one name.
 #include <charconv>
 
 #include "auth/azure_sas.h"
 #include "auth/sigv4.h"
 #include "blob/context.h"
+#include "blob/ops_copy_remote.h"
 #include "blob/wire.h"
 #include "common/digest.h"
 #include "common/time_util.h"
@@ -20,40 +24,63 @@ namespace ember::blob {
 
 namespace {
 
-struct CopySource {
-  std::string url;
-  std::string account;
-  std::string container;
-  std::string blob;
-};
-
-Status sourceError(int status, std::string message) {
-  return makeError(Code::kCopySourceFailed, std::to_string(status) + ":" + std::move(message));
+bool isLoopbackName(std::string_view h) {
+  return h == "localhost" || h.ends_with(".localhost") || h == "::1" ||
+         (h.starts_with("127.") && h.find_first_not_of("0123456789.") == std::string_view::npos);
 }
 
-// Parses x-ms-copy-source and checks that the caller may read it.
+// Whether `u` names this endpoint: the request's Host (same host and port), a loopback alias of
+// it on the same port, or a virtual host of one of our accounts on the same port. Without a Host
+// header (HTTP/1.0) there is nothing to compare, and a source is local unless it is on the
+// allow-list.
+bool onThisEndpoint(const Ctx& c, const http::Url& u) {
+  const std::string* host = c.req.headers.find("host");
+  if (host == nullptr) {
+    return c.options.copySourceHosts.match(u) == http::HostAllowList::Match::kNone;
+  }
+  auto self = http::parseUrl(u.scheme + "://" + *host + "/");
+  if (!self || self->port != u.port) {
+    return false;
+  }
+  if (self->host == u.host || (isLoopbackName(self->host) && isLoopbackName(u.host))) {
+    return true;
+  }
+  for (const std::string& d : c.options.domains) {
+    const std::string suffix = ".blob." + toLower(d);
+    if (u.host.size() > suffix.size() && u.host.ends_with(suffix)) {
+      const std::string_view acct(u.host.data(), u.host.size() - suffix.size());
+      for (const BlobAccount& a : c.options.accounts) {
+        if (a.name == acct) {
+          return true;
+        }
+      }
+    }
+  }
+  return false;
+}
+
+// Parses x-ms-copy-source and, for a local source, checks that the caller may read it. A remote
+// source comes back with `remote` set; its authorization is the source server's business.
 Result<CopySource> resolveSource(const Ctx& c) {
   CopySource src;
   src.url = std::string(c.req.headers.get("x-ms-copy-source"));
-  std::string_view u = src.url;
-  size_t scheme = u.find("://");
-  if (scheme == std::string_view::npos) {
-    return unexpected(Code::kInvalidHeader, "x-ms-copy-source is not an absolute URL.");
+  auto parsed = http::parseUrl(src.url);
+  if (!parsed) {
+    return unexpected(Code::kInvalidHeader,
+                      "x-ms-copy-source is not a valid http(s) URL: " + parsed.error().message());
   }
-  std::string_view rest = u.substr(scheme + 3);
-  size_t slash = rest.find('/');
-  std::string_view host = rest.substr(0, slash);
-  std::string_view path = slash == std::string_view::npos ? "" : rest.substr(slash + 1);
-  std::string_view query;
-  if (size_t q = path.find('?'); q != std::string_view::npos) {
-    query = path.substr(q + 1);
-    path = path.substr(0, q);
+  src.parsed = std::move(*parsed);
+  if (!onThisEndpoint(c, src.parsed)) {
+    src.remote = true;
+    return src;
   }
+  std::string_view path = std::string_view(src.parsed.path).substr(1);
+  std::string_view query = src.parsed.query;
   std::string decoded = auth::uriDecodeLenient(path);
   std::string_view p = decoded;
   // Virtual-host style names the account in the host; path style in the first segment.
   std::string hostAccount;
-  std::string_view h = host.substr(0, host.find(':'));
+  std::string_view h = src.parsed.host;
   for (const std::string& d : c.options.domains) {
     std::string suffix = ".blob." + d;
     if (h.size() > suffix.size() && iequals(h.substr(h.size() - suffix.size()), suffix)) {
@@ -80,7 +107,8 @@ Result<CopySource> resolveSource(const Ctx& c) {
     }
   }
   if (owner == nullptr) {
-    return unexpected(sourceError(403, "Copying from other hosts is not enabled on this server."));
+    return unexpected(sourceError(404, "The copy source names an account this server does not "
+                                       "serve."));
   }
   if (auth::hasSas(query)) {
     std::vector<auth::AzureAccount> keys;
@@ -116,13 +144,53 @@ Status asSourceError(const Status& s) {
   return s;
 }
 
+}  // namespace
+
+Status sourceError(int status, std::string message) {
+  return makeError(Code::kCopySourceFailed, std::to_string(status) + ":" + std::move(message));
+}
+
 std::string newCopyId() {
   std::string h = core::newId();
   return h.substr(0, 8) + "-" + h.substr(8, 4) + "-" + h.substr(12, 4) + "-" + h.substr(16, 4) +
          "-" + h.substr(20, 12);
 }
 
-}  // namespace
+asio::awaitable<Status> finishPutBlobFromUrl(Ctx& c, const store::ObjectRecord& rec) {
+  http::Headers h;
+  h.add("ETag", quoteEtag(rec.etag));
+  h.add("Last-Modified", rfc1123(rec.mtimeMs));
+  h.add("Content-MD5", rec.contentMd5);
+  h.add("x-ms-request-server-encrypted", "true");
+  co_return co_await sendEmpty(c, 201, std::move(h));
+}
+
+asio::awaitable<Status> finishCopyBlob(Ctx& c, const CopySource& src,
+                                       const store::ObjectRecord& rec) {
+  // The copy is complete; record its status on the destination as Azure does.
+  const std::string copyId = newCopyId();
+  const std::string progress = std::to_string(rec.size) + "/" + std::to_string(rec.size);
+  store::StringPairs attrs = {{"copy-id", copyId},
+                              {"copy-status", "success"},
+                              {"copy-source", src.url.substr(0, src.url.find('?'))},
+                              {"copy-progress", progress},
+                              {"copy-completion-time", rfc1123(rec.mtimeMs)}};
+  store::RecordUpdate update = [attrs](store::ObjectRecord& r) {
+    r.attrs = attrs;
+    return Status::ok();
+  };
+  auto updated = co_await c.ns.updateObject(c.container, c.blob, update);
+  const store::ObjectRecord& out = updated ? *updated : rec;
+  http::Headers h;
+  h.add("ETag", quoteEtag(out.etag));
+  h.add("Last-Modified", rfc1123(out.mtimeMs));
+  h.add("x-ms-copy-id", copyId);
+  h.add("x-ms-copy-status", "success");
+  if (iequals(c.req.headers.get("x-ms-requires-sync"), "true")) {
+    h.add("Content-MD5", rec.contentMd5);
+  }
+  co_return co_await sendEmpty(c, 202, std::move(h));
+}
 
 asio::awaitable<Status> copyBlob(Ctx& c) {
   const std::string type(c.req.headers.get("x-ms-blob-type"));
@@ -144,6 +212,10 @@ asio::awaitable<Status> copyBlob(Ctx& c) {
   auto src = resolveSource(c);
   if (!src) {
     co_return co_await sendError(c, src.error());
+  }
+  if (src->remote) {
+    RemoteCopyInput remote{fromUrl, std::move(*meta), std::move(*cond)};
+    co_return co_await copyBlobFromRemote(c, *src, std::move(remote));
   }
   auto srcRec = co_await c.ns.headObject(src->container, src->blob);
   if (!srcRec) {
@@ -189,36 +261,10 @@ asio::awaitable<Status> copyBlob(Ctx& c) {
     }
     co_return co_await sendError(c, s);
   }
-  http::Headers h;
   if (fromUrl) {
-    h.add("ETag", quoteEtag(rec->etag));
-    h.add("Last-Modified", rfc1123(rec->mtimeMs));
-    h.add("Content-MD5", rec->contentMd5);
-    h.add("x-ms-request-server-encrypted", "true");
-    co_return co_await sendEmpty(c, 201, std::move(h));
+    co_return co_await finishPutBlobFromUrl(c, *rec);
   }
-  // Copy Blob: the copy is complete; record its status on the destination as Azure does.
-  const std::string copyId = newCopyId();
-  const std::string progress = std::to_string(rec->size) + "/" + std::to_string(rec->size);
-  store::StringPairs attrs = {{"copy-id", copyId},
-                              {"copy-status", "success"},
-                              {"copy-source", src->url.substr(0, src->url.find('?'))},
-                              {"copy-progress", progress},
-                              {"copy-completion-time", rfc1123(rec->mtimeMs)}};
-  store::RecordUpdate update = [attrs](store::ObjectRecord& r) {
-    r.attrs = attrs;
-    return Status::ok();
-  };
-  auto updated = co_await c.ns.updateObject(c.container, c.blob, update);
-  const store::ObjectRecord& out = updated ? *updated : *rec;
-  h.add("ETag", quoteEtag(out.etag));
-  h.add("Last-Modified", rfc1123(out.mtimeMs));
-  h.add("x-ms-copy-id", copyId);
-  h.add("x-ms-copy-status", "success");
-  if (iequals(c.req.headers.get("x-ms-requires-sync"), "true")) {
-    h.add("Content-MD5", rec->contentMd5);
-  }
-  co_return co_await sendEmpty(c, 202, std::move(h));
+  co_return co_await finishCopyBlob(c, *src, *rec);
 }
 
 asio::awaitable<Status> putBlockFromUrl(Ctx& c) {
@@ -233,6 +279,9 @@ asio::awaitable<Status> putBlockFromUrl(Ctx& c) {
   auto src = resolveSource(c);
   if (!src) {
     co_return co_await sendError(c, src.error());
+  }
+  if (src->remote) {
+    co_return co_await putBlockFromRemote(c, *src, std::move(*id));
   }
   auto srcRec = co_await c.ns.headObject(src->container, src->blob);
   if (!srcRec) {

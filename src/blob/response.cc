@@ -88,7 +88,8 @@ asio::awaitable<Status> sendError(Ctx& c, const Status& s, http::Headers extra) 
   // Azure's message for the code, with our detail when it says more (e.g. which header).
   std::string message(e.message);
   const bool detailed = s.code() == Code::kInvalidHeader || s.code() == Code::kMissingHeader ||
-                        s.code() == Code::kInvalidQueryParam || s.code() == Code::kNotImplemented;
+                        s.code() == Code::kInvalidQueryParam || s.code() == Code::kNotImplemented ||
+                        s.code() == Code::kCopySourceFailed;
   if (!e.authDetail && detailed && !detail.empty() && detail != e.message) {
     message += " " + std::string(detail);
   }

@@ -1,5 +1,5 @@
-// The only translation unit of Ember that includes Beast: a basic_parser subclass that writes the
-// request head straight into http::Request and body bytes straight into the caller's buffer.
+// The server side of Beast (the other translation unit that includes it is client.cc): a basic_parser subclass
+// that writes the request head straight into http::Request and body bytes into the caller's buffer.
 
 #include "http/request_decoder.h"
 

@@ -4,6 +4,8 @@
 
 #include <toml++/toml.h>
 
+#include "http/client.h"
+
 namespace ember::app {
 
 namespace {
@@ -36,6 +38,26 @@ void read(const toml::table& t, const char* section, const char* key, T& out) {
   }
 }
 
+// An array of strings at `path` (absent: `out` unchanged).
+void readStrings(const toml::table& t, const char* path, std::vector<std::string>& out) {
+  const toml::node* node = t.at_path(path).node();
+  if (!node) {
+    return;
+  }
+  const toml::array* a = node->as_array();
+  if (!a) {
+    throw std::runtime_error(std::string(path) + " must be an array of strings");
+  }
+  out.clear();
+  for (const auto& d : *a) {
+    auto v = d.value<std::string>();
+    if (!v) {
+      throw std::runtime_error(std::string(path) + " must be an array of strings");
+    }
+    out.push_back(*v);
+  }
+}
+
 }  // namespace
 
 Config loadConfig(const std::string& path) {
@@ -65,28 +87,20 @@ Config loadConfig(const std::string& path) {
   read(t, "store", "block_cache_bytes", c.blockCacheBytes);
   read(t, "s3", "region", c.region);
   read(t, "s3", "min_part_size", c.minPartSize);
-  if (const toml::array* domains = t.at_path("s3.domains").as_array()) {
-    c.domains.clear();
-    for (const auto& d : *domains) {
-      auto v = d.value<std::string>();
-      if (!v) {
-        throw std::runtime_error("s3.domains must be an array of strings");
-      }
-      c.domains.push_back(*v);
-    }
-  }
+  readStrings(t, "s3.domains", c.domains);
   read(t, "blob", "enabled", c.blobEnabled);
   read(t, "blob", "address", c.blobAddress);
   read(t, "blob", "port", c.blobPort);
-  if (const toml::array* domains = t.at_path("blob.domains").as_array()) {
-    c.blobDomains.clear();
-    for (const auto& d : *domains) {
-      auto v = d.value<std::string>();
-      if (!v) {
-        throw std::runtime_error("blob.domains must be an array of strings");
-      }
-      c.blobDomains.push_back(*v);
-    }
+  readStrings(t, "blob.domains", c.blobDomains);
+  readStrings(t, "blob.copy_source_hosts", c.blobCopySourceHosts);
+  if (auto hosts = http::HostAllowList::parse(c.blobCopySourceHosts); !hosts) {
+    throw std::runtime_error("blob.copy_source_hosts: " + hosts.error().message());
+  }
+  read(t, "blob", "copy_source_ca_file", c.blobCopySourceCaFile);
+  read(t, "blob", "copy_source_connect_timeout_ms", c.blobCopySourceConnectTimeoutMs);
+  read(t, "blob", "copy_source_read_timeout_ms", c.blobCopySourceReadTimeoutMs);
+  if (c.blobCopySourceConnectTimeoutMs == 0 || c.blobCopySourceReadTimeoutMs == 0) {
+    throw std::runtime_error("blob.copy_source_*_timeout_ms must be positive");
   }
   if (const toml::array* accounts = t.at_path("blob.accounts").as_array()) {
     for (const auto& a : *accounts) {

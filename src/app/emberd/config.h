@@ -46,6 +46,12 @@ struct Config {
   uint16_t blobPort = 10000;
   std::vector<std::string> blobDomains = {"localhost"};
   std::vector<BlobAccount> blobAccounts;  // [[blob.accounts]]
+  // Remote copy sources: hosts ("host[:port]", "*.suffix[:port]") that Copy Blob / Put Blob From
+  // URL / Put Block From URL may fetch from. Empty: remote sources are refused (SSRF).
+  std::vector<std::string> blobCopySourceHosts;
+  std::string blobCopySourceCaFile;  // extra trusted CAs (PEM) for https sources
+  uint32_t blobCopySourceConnectTimeoutMs = 10'000;
+  uint32_t blobCopySourceReadTimeoutMs = 60'000;
   // [log]
   std::string logLevel = "info";
   std::string logFormat = "text";   // "text" or "json"

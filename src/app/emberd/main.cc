@@ -15,6 +15,7 @@
 #include "app/emberd/admin.h"
 #include "app/emberd/config.h"
 #include "core/namespace.h"
+#include "http/client.h"
 #include "http/http.h"
 #include "io/offload.h"
 #include "blob/api.h"
@@ -94,7 +95,8 @@ int run(app::Config cfg) {
                 cfg.users[0].secretKey.c_str());
   }
 
-  if (cfg.blobEnabled && cfg.blobAccounts.empty()) {
+  const bool derivedBlobAccount = cfg.blobEnabled && cfg.blobAccounts.empty();
+  if (derivedBlobAccount) {
     // One Blob account for the first user, its key derived from that user's secret so it is
     // stable across restarts and never stored or shipped.
     std::string key = base64Encode(hmacSha256Raw(cfg.users[0].secretKey, "ember blob account"));
@@ -126,6 +128,24 @@ int run(app::Config cfg) {
     }
     bo.accounts.push_back(blob::BlobAccount{a.name, {*key}, a.user.empty() ? cfg.users[0].user
                                                                            : a.user});
+  }
+  if (auto hosts = http::HostAllowList::parse(cfg.blobCopySourceHosts); hosts) {
+    bo.copySourceHosts = std::move(*hosts);  // validated by loadConfig
+  }
+  bo.copySourceConnectTimeout = std::chrono::milliseconds(cfg.blobCopySourceConnectTimeoutMs);
+  bo.copySourceReadTimeout = std::chrono::milliseconds(cfg.blobCopySourceReadTimeoutMs);
+  if (cfg.blobEnabled && !bo.copySourceHosts.empty()) {
+    auto tls = http::TlsContext::create(cfg.blobCopySourceCaFile);
+    if (!tls) {
+      spdlog::critical("blob.copy_source_ca_file: {}", tls.error().message());
+      return 1;
+    }
+    bo.copySourceTls = std::move(*tls);
+    spdlog::info("Blob copy sources: fetching from {} listed host(s) ([blob] copy_source_hosts)",
+                 bo.copySourceHosts.size());
+  } else if (!cfg.blobCopySourceCaFile.empty()) {
+    spdlog::warn("blob.copy_source_ca_file is set but blob.copy_source_hosts is empty: remote "
+                 "copy sources are refused");
   }
   blob::BlobApi blobApi(ns, bo);
 
@@ -168,6 +188,19 @@ int run(app::Config cfg) {
     }
     spdlog::info("Blob endpoint http://{}:{}/<account> ({} account(s))", bho.address,
                  blobServer.port(), bo.accounts.size());
+    if (derivedBlobAccount) {
+      // For the tools (az, the Azure SDKs): the derived account as a connection string (0600).
+      const app::Config::BlobAccount& a = cfg.blobAccounts[0];
+      std::filesystem::path file = std::filesystem::path(cfg.dataDir) / "blob.env";
+      {
+        std::ofstream out(file, std::ios::trunc);
+        out << "export AZURE_STORAGE_CONNECTION_STRING=\"DefaultEndpointsProtocol=http;AccountName="
+            << a.name << ";AccountKey=" << a.key << ";BlobEndpoint=http://" << bho.address << ":"
+            << blobServer.port() << "/" << a.name << ";\"\n";
+      }
+      std::filesystem::permissions(file, std::filesystem::perms::owner_read |
+                                             std::filesystem::perms::owner_write);
+    }
   }
   if (Status s = admin.start(); !s) {
     spdlog::critical("cannot listen for admin on {}:{}: {}", ao.address, ao.port, s.toString());
