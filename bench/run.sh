@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
-# Ember benchmark: emberd against its anchors (nginx for GET, fio for PUT), measured in one run on
-# this machine; prints one table and writes docs/benchmarks.md. See the "Benchmarks" section of the
-# foundation issue and DESIGN.md §5. Run through `make bench` (which builds emberd in release mode and
-# installs nginx-light, fio and wrk first) or directly:
+# Ember benchmark: emberd against its anchors (nginx for GET, fio for PUT, Azurite for the Azure Blob
+# endpoint: bench/blob.sh), measured in one run on this machine; prints one table and writes
+# docs/benchmarks.md. See the "Benchmarks" section of the foundation issue and DESIGN.md §5. Run
+# through `make bench` (which builds emberd in release mode and installs nginx-light, fio, wrk and
+# Azurite first) or directly:
 #
 #   bench/run.sh
 #
@@ -17,10 +18,17 @@
 #   BENCH_CONC_MIB=auto       object size for the 64-concurrent-upload RSS test (auto: 1024 when
 #                             the disk has room for 64 GiB + 16 GiB and 64 GiB can be written in
 #                             the time left, else 256)
+#   BENCH_ONLY="get blob"     run only these sections (get put4k put1g blob list conc; default: all)
 #   BENCH_ANCHORS_ONLY=1      run only the anchors (nginx, fio): for developing the bench itself
 #   BENCH_KEEP=1              keep the scratch directory
 #   BENCH_DOC=path            where to write the report (default docs/benchmarks.md; "" = none)
 #   BENCH_EMBER_CONFIG=toml   extra lines appended to emberd's configuration (experiments)
+#   BENCH_BLOB=1              0 skips the Blob rows (emberd's Blob endpoint vs Azurite, Blob GET vs S3 GET)
+#   BENCH_BLOB_BIG_ROUNDS=3   rounds of the 256 MiB Blob upload/download rows (the median counts)
+#   BENCH_BLOB_GETS=4         256 MiB downloads timed together in each of those rounds
+#   BENCH_AZURITE_DISK=1      0 skips the second Azurite (disk persistence); the in-memory one always runs
+#   AZURITE=path              azurite-blob (default .deps/azurite/node_modules/.bin/azurite-blob, installed
+#                             by scripts/install-deps --bench); without it the Blob rows have no anchor
 #
 # Every step is bounded (timeouts); the whole run aims at < 20 minutes on 2 cores. It kills only the
 # processes it started (by PID) and removes its scratch directory on exit.
@@ -41,10 +49,18 @@ CONC_N=64
 ANCHORS_ONLY=${BENCH_ANCHORS_ONLY:-0}
 DOC=${BENCH_DOC-$ROOT/docs/benchmarks.md}
 BUDGET_S=${BENCH_BUDGET_S:-1140}   # soft budget for the whole run (19 min): late steps shrink or skip
+BLOB=${BENCH_BLOB:-1}
+BIG_ROUNDS=${BENCH_BLOB_BIG_ROUNDS:-3}
+AZURITE_DISK=${BENCH_AZURITE_DISK:-1}
+AZURITE=${AZURITE:-$ROOT/.deps/azurite/node_modules/.bin/azurite-blob}
+# The Azure Storage emulator's well-known account and key (bench/lib/azsas.py has the same).
+BLOB_ACCOUNT=devstoreaccount1
+BLOB_KEY='Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZFPTOtr/KBHBeksoGMGw=='
 BUCKET=bench
 LBUCKET=bench-list
 T0=$SECONDS
 
+want() { [ -z "${BENCH_ONLY:-}" ] || [[ " $BENCH_ONLY " == *" $1 "* ]]; }
 log() { printf '[bench %4ds] %s\n' $((SECONDS - T0)) "$*" >&2; }
 die() { log "ERROR: $*"; exit 1; }
 warn() { log "WARNING: $*"; echo "$*" >>"$WORK/warnings"; }
@@ -65,6 +81,7 @@ mkdir -p "$WORK/data" "$WORK/www" "$WORK/fio" "$WORK/nginx/tmp" "$WORK/src" "$WO
 RESULTS=$WORK/results.jsonl
 : >"$RESULTS"
 NGINX_PID="" EMBER_PID="" BG_PIDS=()
+declare -A AZ_PID=()
 
 stop_pid() {  # pid signal grace_seconds
   local pid=$1 sig=$2 grace=$3
@@ -85,6 +102,7 @@ cleanup() {
   local rc=$?
   set +e
   for p in "${BG_PIDS[@]}"; do stop_pid "$p" TERM 2; done
+  for p in "${AZ_PID[@]}"; do stop_pid "$p" TERM 10; done
   stop_pid "$EMBER_PID" TERM 30
   stop_pid "$NGINX_PID" QUIT 5
   if [ "${BENCH_KEEP:-0}" = 1 ]; then log "scratch kept in $WORK"; else rm -rf "$WORK"; fi
@@ -102,16 +120,20 @@ RSS_PID=""
 rss_start() { $H rss --pid "$EMBER_PID" --out "$WORK/rss-$1.json" & RSS_PID=$!; BG_PIDS+=("$RSS_PID"); }
 rss_stop() { stop_pid "$RSS_PID" TERM 5; bg_forget "$RSS_PID"; cat "$WORK/rss-$1.json"; }
 
-# run_wrk NAME URL CONNS DURATION [env...] : runs wrk with bench/lua/s3.lua, prints its JSON summary.
+# run_wrk NAME URL CONNS DURATION [env...] : runs wrk with bench/lua/s3.lua (or the script named by a
+# WRK_SCRIPT=path argument), prints its JSON summary.
 # In load mode (each key PUT once) wrk stops itself after the last answer; if no answer arrives for
 # BENCH_STALL_S seconds it is interrupted (SIGINT: it still prints its summary).
 run_wrk() {
   local name=$1 url=$2 conns=$3 dur=$4; shift 4
-  local out=$WORK/wrk/$name.out pid deadline stall=${BENCH_STALL_S:-30} newest watch=0 a
-  for a in "$@"; do [ "$a" = WRK_MODE=load ] && watch=1; done
+  local out=$WORK/wrk/$name.out pid deadline stall=${BENCH_STALL_S:-30} newest watch=0 a script=$BENCH/lua/s3.lua
+  for a in "$@"; do
+    [ "$a" = WRK_MODE=load ] && watch=1
+    case $a in WRK_SCRIPT=*) script=${a#WRK_SCRIPT=} ;; esac
+  done
   rm -f "$WORK"/wrk/done.* "$WORK"/wrk/progress.*
   env WRK_THREADS=2 WRK_DONE_DIR="$WORK/wrk" "$@" \
-    wrk -t2 -c"$conns" -d"${dur}s" --timeout 30s -s "$BENCH/lua/s3.lua" "$url" >"$out" 2>&1 &
+    wrk -t2 -c"$conns" -d"${dur}s" --timeout 30s -s "$script" "$url" >"$out" 2>&1 &
   pid=$!
   BG_PIDS+=("$pid")
   deadline=$((SECONDS + dur + 30))
@@ -192,14 +214,34 @@ name = "bench"
 access_key = "AKIDBENCH"
 secret_key = "bench-secret-key"
 EOF
+  if [ "$BLOB" = 1 ]; then
+    # The Azure Blob endpoint on an ephemeral port, with the emulator's well-known account (the one
+    # Azurite has too), owned by the bench user: its containers are the user's S3 buckets.
+    cat >>"$WORK/ember.toml" <<EOF
+
+[blob]
+enabled = true
+address = "127.0.0.1"
+port = 0
+
+[[blob.accounts]]
+name = "$BLOB_ACCOUNT"
+key = "$BLOB_KEY"
+user = "bench"
+EOF
+  else
+    printf '\n[blob]\nenabled = false\n' >>"$WORK/ember.toml"
+  fi
   # Extra emberd configuration for experiments (TOML lines), e.g. BENCH_EMBER_CONFIG=$'[server]\nblocking_threads = 64'
   [ -n "${BENCH_EMBER_CONFIG:-}" ] && printf '%s\n' "$BENCH_EMBER_CONFIG" >>"$WORK/ember.toml"
+  local blob_args=()
+  [ "$BLOB" = 1 ] && blob_args=(--blob-port 0)
   "$EMBERD" --config "$WORK/ember.toml" --data-dir "$WORK/data" --s3-address 127.0.0.1 \
-    --s3-port 0 --admin-port 0 --port-file "$WORK/ports.json" --log-level warn \
+    --s3-port 0 --admin-port 0 "${blob_args[@]}" --port-file "$WORK/ports.json" --log-level warn \
     >"$WORK/emberd.log" 2>&1 &
   EMBER_PID=$!
   for _ in $(seq 300); do
-    [ -s "$WORK/ports.json" ] && $PY -c "import json; json.load(open('$WORK/ports.json'))['s3']" 2>/dev/null && break
+    [ -s "$WORK/ports.json" ] && $PY -c "import json; d=json.load(open('$WORK/ports.json')); d['s3']; $([ "$BLOB" = 1 ] && echo "d['blob']")" 2>/dev/null && break
     kill -0 "$EMBER_PID" 2>/dev/null || die "emberd exited: $(tail -20 "$WORK/emberd.log")"
     sleep 0.1
   done
@@ -207,6 +249,13 @@ EOF
   EMBER="127.0.0.1:$($PY -c "import json; print(json.load(open('$WORK/ports.json'))['s3'])")"
   EP="http://$EMBER"
   log "emberd pid $EMBER_PID on $EMBER ($EMBERD)"
+  if [ "$BLOB" = 1 ]; then
+    local bp
+    bp=$($PY -c "import json; print(json.load(open('$WORK/ports.json')).get('blob', ''))")
+    { [ -n "$bp" ] && [ "$bp" != 0 ]; } || die "emberd wrote no Blob port (key \"blob\") in its port file; BENCH_BLOB=0 skips the Blob rows"
+    EBLOB="127.0.0.1:$bp"
+    log "emberd Blob endpoint on $EBLOB"
+  fi
   $H selftest --endpoint "$EP"
   $H mkbucket --endpoint "$EP" --bucket "$BUCKET"
   IDLE_RSS=$(rss_mib "$EMBER_PID")
@@ -430,6 +479,10 @@ bench_conc() {
     --cmd "for i in 0..63: curl -sS -H 'Expect:' -T conc.bin '<presigned PUT http://\$EMBER/$BUCKET/conc/obj\$i>' &   (all 64 at once)"
 }
 
+# ------------------------------------------------------------------ Azure Blob (bench/blob.sh)
+# shellcheck source=bench/blob.sh
+. "$BENCH/blob.sh"
+
 # ------------------------------------------------------------------ run
 log "scratch $WORK on $(findmnt -n -o FSTYPE,SOURCE -T "$WORK" | tr -s ' ') ($(avail_mib) MiB free)"
 [ "$(findmnt -n -o FSTYPE -T "$WORK")" != tmpfs ] || warn "$WORK is on tmpfs: PUT and fio figures do not reach a disk"
@@ -440,20 +493,24 @@ fi
 start_nginx
 [ "$ANCHORS_ONLY" = 1 ] || start_ember
 
-bench_get get4k "GET 4 KiB, 64 connections" 4096 64
-bench_get get64m "GET 64 MiB, 4 connections" $((64 << 20)) 4
-rm -f "$WORK/www/obj-get64m"
-bench_put4k
-bench_put1g
-bench_list
-bench_conc
+if want get; then
+  bench_get get4k "GET 4 KiB, 64 connections" 4096 64
+  bench_get get64m "GET 64 MiB, 4 connections" $((64 << 20)) 4
+  rm -f "$WORK/www/obj-get64m"
+fi
+want put4k && bench_put4k
+want put1g && bench_put1g
+want blob && bench_blob
+want list && bench_list
+want conc && bench_conc
 
 $H info --workdir "$WORK" --emberd "$EMBERD" --root "$ROOT" --warnings "$WORK/warnings" \
-  --duration $((SECONDS - T0)) --out "$WORK/info.json" \
+  --duration $((SECONDS - T0)) --out "$WORK/info.json" --azurite "${AZ_VERSION:-}" \
   --param "wrk 2 threads (-t2) for every HTTP load; ${DUR} s per timed run, a 2 s warm-up per server before the GET rows; GET and PUT rows: best of $ROUNDS rounds, each round anchor then Ember" \
   --param "GET: 64 connections for 4 KiB, 4 for 64 MiB; PUT 4 KiB: 64 connections vs fio numjobs=64" \
+  --param "Blob: $([ "$BLOB" = 1 ] && echo "account $BLOB_ACCOUNT (the emulator's well-known key) on emberd and Azurite ${AZ_VERSION:-(not run)}, both on 127.0.0.1; every request authenticated by a container SAS (sv=$MSV, sp=racwd) in the query, x-ms-version $MSV; Azurite in memory (--inMemoryPersistence --extentMemoryLimit ${BENCH_AZURITE_MEM_MB:-4096})$([ "$AZURITE_DISK" = 1 ] && echo " and on disk (--location in the scratch directory)"), both with --loose --skipApiVersionCheck --disableProductStyleUrl --disableTelemetry -s; 4 KiB rows: 64 connections, best of $ROUNDS rounds; 256 MiB rows: median of $BIG_ROUNDS rounds" || echo "skipped (BENCH_BLOB=0)")" \
   --param "LIST: $LIST_KEYS keys dir%04d/file%06d, max-keys=1000; RSS sampled every 50 ms from /proc/PID/status" \
-  --param "emberd: default configuration plus one user (bench), --log-level warn; nginx: worker_processes auto ($(nproc)), sendfile on, access_log off, listen ... reuseport, keepalive_requests 1000000" \
+  --param "emberd: default configuration plus one user (bench) and its Blob account, --log-level warn; nginx: worker_processes auto ($(nproc)), sendfile on, access_log off, listen ... reuseport, keepalive_requests 1000000" \
   --param "load average (1/5/15 min) at start: $LOAD_START; at the end: $(cut -d' ' -f1-3 /proc/loadavg)" \
   --param "scratch directory (emberd data dir, nginx root, fio files) on the same filesystem: $(findmnt -n -o FSTYPE,SOURCE -T "$WORK" | tr -s ' ')"
 echo

@@ -1,6 +1,7 @@
 #!/usr/bin/env python3
-"""Helpers for bench/run.sh: S3 set-up calls, presigned-URL lists for wrk, the LIST walker, an RSS
-sampler, result records and the final table / docs/benchmarks.md. Python 3 stdlib + boto3."""
+"""Helpers for bench/run.sh: S3 set-up calls, presigned-URL lists for wrk, Blob (Azure) set-up calls
+and SAS tokens, the LIST walker, an RSS sampler, result records and the final table /
+docs/benchmarks.md. Python 3 stdlib + boto3."""
 
 import argparse
 import datetime
@@ -15,6 +16,7 @@ import xml.sax.saxutils
 
 sys.dont_write_bytecode = True
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import azsas  # noqa: E402
 import s3sign  # noqa: E402
 
 ACCESS_KEY = os.environ.get("BENCH_ACCESS_KEY", "AKIDBENCH")
@@ -68,6 +70,65 @@ def cmd_sigs(a):
                 f.write("\n".join(sign(a.method, fmt % i) for i in range(t, a.count, a.threads)))
             f.write("\n")
     print(p.common_query)
+
+
+# ---------------------------------------------------------------- Blob (Azure) set-up
+def cmd_blob_sas(a):
+    """Prints the query string (no '?') of a container SAS (default) or an account SAS."""
+    if a.account_sas:
+        print(azsas.account_sas(a.permissions or "racwdl"))
+    else:
+        print(azsas.container_sas(a.container, a.permissions or "racwd"))
+
+
+def cmd_blob_selftest(a):
+    """Checks azsas' signatures against the Azure SDK: in this Python if it has azure-storage-blob,
+    else in Debian's /usr/bin/python3 (where scripts/install-deps puts python3-azure-storage)."""
+    import subprocess
+    if azsas.selftest():
+        print("azsas: SAS signatures match azure-storage-blob's", file=sys.stderr)
+        return
+    other = "/usr/bin/python3"
+    if os.path.exists(other) and os.path.realpath(other) != os.path.realpath(sys.executable):
+        r = subprocess.run([other, os.path.join(os.path.dirname(os.path.abspath(__file__)), "azsas.py")],
+                           capture_output=True, text=True, timeout=60)
+        if r.returncode != 0:
+            raise SystemExit(f"azsas selftest failed: {r.stdout}{r.stderr}")
+        print(f"azsas ({other}): {r.stdout.strip()}", file=sys.stderr)
+        return
+    print("azsas: no azure-storage-blob to check the SAS signatures against (the servers still check them)",
+          file=sys.stderr)
+
+
+def _blob_conn(endpoint):
+    h, port = host_of(endpoint).rsplit(":", 1)
+    return http.client.HTTPConnection(h, int(port), timeout=60)
+
+
+def _blob_req(conn, method, path, headers=None, body=b"", ok=(200, 201, 202)):
+    hdrs = {"x-ms-version": azsas.VERSION, "Content-Length": str(len(body))}
+    hdrs.update(headers or {})
+    conn.request(method, path, body=body, headers=hdrs)
+    r = conn.getresponse()
+    data = r.read()
+    if r.status not in ok:
+        raise SystemExit(f"blob: {method} {path.split('?')[0]}: HTTP {r.status}: {data[:400]!r}")
+    return r.status
+
+
+def cmd_blob_mkcontainer(a):
+    """Creates a container through an account SAS; an existing one (409) is fine (emberd: the S3 bucket)."""
+    c = _blob_conn(a.endpoint)
+    _blob_req(c, "PUT", f"/{azsas.ACCOUNT}/{a.container}?restype=container&{azsas.account_sas()}",
+              ok=(201, 409))
+
+
+def cmd_blob_mkappend(a):
+    """Creates a.count empty append blobs a.pathfmt % i (a path under /account/container/)."""
+    c = _blob_conn(a.endpoint)
+    q = azsas.container_sas(a.container)
+    for i in range(a.count):
+        _blob_req(c, "PUT", f"{a.pathfmt % i}?{q}", {"x-ms-blob-type": "AppendBlob"}, ok=(201,))
 
 
 # ---------------------------------------------------------------- LIST walker
@@ -288,6 +349,8 @@ def cmd_info(a):
         "params": a.param or [],
         "warnings": [l.strip() for l in open(a.warnings) if l.strip()] if a.warnings else [],
     }
+    if a.azurite:
+        info["machine"]["Azurite / node"] = f"azurite {a.azurite} (npm, .deps/azurite) / node {sh('node --version')}"
     with open(a.out, "w") as f:
         json.dump(info, f, indent=1)
 
@@ -355,15 +418,22 @@ def cmd_report(a):
     header = ["metric", "Ember", "anchor", "anchor name", "ratio", "target", "verdict"]
     rows = rows_of(results)
     print(text_table(rows, header))
+    seen = {}
+    for r in results:
+        seen[r["metric"]] = seen.get(r["metric"], 0) + 1
+
+    def title(r):  # a metric measured against several anchors (the Blob rows) names its anchor
+        return r["metric"] + (f" — vs {r['anchor_name']}" if seen[r["metric"]] > 1 else "")
+
     if not a.doc:
         return
     doc = DOC_TEMPLATE.format(
         date=info.get("date", ""), table=md_table(rows, header),
         machine="\n".join(f"| {k} | {v} |" for k, v in info.get("machine", {}).items()),
         params="\n".join(f"- {p}" for p in info.get("params", [])),
-        notes="\n".join(f"- **{r['metric']}**: {r['notes']}" for r in results if r.get("notes")),
+        notes="\n".join(f"- **{title(r)}**: {r['notes']}" for r in results if r.get("notes")),
         commands="\n".join(
-            f"**{r['metric']}**\n\n```\n" + "\n".join(r["commands"]) + "\n```\n"
+            f"**{title(r)}**\n\n```\n" + "\n".join(r["commands"]) + "\n```\n"
             for r in results if r.get("commands")),
         warnings="\n".join(f"- {w}" for w in info.get("warnings", [])) or "- none",
         duration=info.get("duration_s", "?"))
@@ -383,6 +453,14 @@ Re-running `make bench` overwrites this file.
 
 **How to read it.** *ratio* = Ember ÷ anchor. For throughput rows (req/s, ops/s, MB/s) higher is
 better and the issue's targets are **GET ≥ 0.9× nginx** and **PUT ≥ 0.8× fio** (same fsync policy).
+The *Blob:* rows measure `emberd`'s Azure Blob endpoint against Azurite (Microsoft's emulator, from
+npm) with the same account, the same requests and the same client; target **≥ 5× Azurite** on every
+row. Each Blob row appears twice, against two Azurites: *in memory* (`--inMemoryPersistence`: nothing
+reaches the disk, so its writes are not durable at all) and *on disk* (`--location`: Azurite
+`fdatasync()`s each write's data before answering but saves its metadata only every 5 s). `emberd`
+makes every acknowledged write durable, data and metadata, so the on-disk Azurite is the fairer
+anchor for the write rows and the in-memory one is the bound a server without durability reaches.
+*Blob GET vs S3 GET* compares `emberd`'s two adapters on one object: target **Blob ≥ 0.9× S3**.
 For memory rows the ratio is a bound, lower is better: *RSS during 64 concurrent uploads* is divided
 by the bytes those uploads carry in total (an `emberd` that buffered whole bodies would approach 1.0;
 a streaming one stays near 0 and its RSS does not grow with object size); *RSS during LIST* is
@@ -394,7 +472,12 @@ boto3 paginators do. MB = 10^6 bytes; MiB = 2^20 bytes.
 Caveats: the load generator (wrk, curl, the Python LIST client) shares the same cores as the server,
 for Ember and for the anchor alike, so both figures are lower than on a dedicated client machine; the
 objects read by the GET rows are in the page cache for both servers (a warm-tier hot set), so GET
-measures the serving path, not the disk; PUT rows and fio do reach the disk (fsync).
+measures the serving path, not the disk; PUT rows and fio do reach the disk (fsync). Azurite is a
+Node.js program: its requests run on one JavaScript thread, so it cannot use the second core that
+`emberd` uses (that is Azurite as shipped, with no clustering option). The 256 MiB Blob upload is
+bounded by the disk for `emberd` (it fsyncs the blob before answering) but not for the in-memory
+Azurite, and the download by what one curl and the server can move over loopback on 2 shared
+cores, so those rows measure the machine as much as the servers.
 
 ### Warnings from this run
 
@@ -416,10 +499,13 @@ measures the serving path, not the disk; PUT rows and fio do reach the disk (fsy
 
 ## Exact commands
 
-`$EMBER`, `$NGINX` are `127.0.0.1:<port>` of the two servers started by bench/run.sh, `$SCRATCH` its
-scratch directory (on the filesystem named above); `<presigned ...>`
-stands for a SigV4 presigned URL (query auth, `UNSIGNED-PAYLOAD`, signed with the bench user's key by
-bench/lib/s3sign.py, cross-checked against botocore at the start of each run).
+`$EMBER`, `$NGINX` are `127.0.0.1:<port>` of the S3 endpoint and nginx started by bench/run.sh,
+`$EBLOB` and `$AZURITE` that of `emberd`'s Blob endpoint and of an Azurite, `$SCRATCH` its scratch
+directory (on the filesystem named above); `<presigned ...>` stands for a SigV4 presigned URL (query
+auth, `UNSIGNED-PAYLOAD`, signed with the bench user's key by bench/lib/s3sign.py, cross-checked
+against botocore at the start of each run); `<SAS>` for the query string of a container SAS
+(`sv=...&sr=c&sp=racwd&se=...&sig=...`, signed with the account key by bench/lib/azsas.py,
+cross-checked against the Azure SDK's `generate_container_sas` at the start of each run).
 
 {commands}
 """
@@ -448,6 +534,12 @@ def main():
         ("--threads", {"type": int, "default": 2}), ("--out", {"required": True}),
         ("--method", {"default": "PUT"}), ("--expires", {"type": int, "default": 3 * 3600}),
         ("--dirsize", {"type": int, "default": 0}))
+    add("blob-sas", cmd_blob_sas, ("--container", {"default": "bench"}),
+        ("--account-sas", {"action": "store_true"}), ("--permissions", {"default": ""}))
+    add("blob-selftest", cmd_blob_selftest)
+    add("blob-mkcontainer", cmd_blob_mkcontainer, E, ("--container", {"required": True}))
+    add("blob-mkappend", cmd_blob_mkappend, E, ("--container", {"required": True}),
+        ("--pathfmt", {"required": True}), ("--count", {"type": int, "default": 64}))
     add("list", cmd_list, E, B, ("--mode", {"choices": ["flat", "tree"], "default": "flat"}),
         ("--max-keys", {"type": int, "default": 1000}))
     add("rss", cmd_rss, ("--pid", {"type": int, "required": True}), ("--out", {"required": True}),
@@ -458,7 +550,8 @@ def main():
     add("jx", cmd_jx, ("expr", {}))
     add("info", cmd_info, ("--workdir", {"required": True}), ("--emberd", {"default": ""}),
         ("--root", {"required": True}), ("--warnings", {"default": ""}),
-        ("--duration", {"default": "?"}), ("--out", {"required": True}), ("--param", {"action": "append"}))
+        ("--duration", {"default": "?"}), ("--out", {"required": True}), ("--param", {"action": "append"}),
+        ("--azurite", {"default": ""}))
     add("record", cmd_record, ("--results", {"required": True}), ("--id", {"required": True}),
         ("--metric", {"required": True}), ("--unit", {"required": True}), ("--ember", {"default": ""}),
         ("--anchor", {"default": ""}), ("--anchor-name", {"default": "—"}), ("--target", {"default": ""}),
