@@ -11,22 +11,14 @@
 
 #include "auth/sigv4.h"
 #include "common/status.h"
+#include "common/strings.h"
 
 namespace ember::auth::azure {
 
 inline constexpr size_t kMaxQuotedStringToSign = 4096;
 
 // Client-supplied text quoted in an error message: bounded, control characters replaced.
-inline std::string printable(std::string_view s, size_t max) {
-  std::string out;
-  for (char c : s.substr(0, max)) {
-    out.push_back(c >= 0x20 && c < 0x7f ? c : '?');
-  }
-  if (s.size() > max) {
-    out += "...";
-  }
-  return out;
-}
+inline std::string printable(std::string_view s, size_t max) { return printableExcerpt(s, max); }
 
 // The string to sign as Azure reports it: line breaks kept, other control bytes replaced, bounded.
 inline std::string quoteStringToSign(std::string_view s) {

@@ -72,16 +72,7 @@ bool isDigit(char c) { return c >= '0' && c <= '9'; }
 bool isSpace(char c) { return c == ' ' || c == '\t' || c == '\r' || c == '\n'; }
 
 // Client-supplied text quoted in an error message: bounded, control characters replaced.
-std::string printable(std::string_view s, size_t max = 64) {
-  std::string out;
-  for (char c : s.substr(0, max)) {
-    out.push_back(c >= 0x20 && c < 0x7f ? c : '?');
-  }
-  if (s.size() > max) {
-    out += "...";
-  }
-  return out;
-}
+std::string printable(std::string_view s, size_t max = 64) { return printableExcerpt(s, max); }
 
 // The StringToSign as S3 reports it on a mismatch: line breaks written as "\n", bounded.
 std::string quoteStringToSign(std::string_view s) {

@@ -34,16 +34,7 @@ std::string cachedSigningKey(std::string_view secret, std::string_view date,
 bool isDigit(char c) { return c >= '0' && c <= '9'; }
 
 // Client-supplied text quoted in an error message: bounded, control characters replaced.
-std::string printable(std::string_view s, size_t max = 64) {
-  std::string out;
-  for (char c : s.substr(0, max)) {
-    out.push_back(c >= 0x20 && c < 0x7f ? c : '?');
-  }
-  if (s.size() > max) {
-    out += "...";
-  }
-  return out;
-}
+std::string printable(std::string_view s, size_t max = 64) { return printableExcerpt(s, max); }
 
 bool isLowerHex(std::string_view s) {
   return std::all_of(s.begin(), s.end(),

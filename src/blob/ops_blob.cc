@@ -12,17 +12,6 @@ namespace ember::blob {
 
 namespace {
 
-class WriterSink : public ByteSink {
- public:
-  explicit WriterSink(http::ResponseWriter& out) : out_(out) {}
-  asio::awaitable<Status> write(std::span<const char> data) override {
-    co_return co_await out_.write(data);
-  }
-
- private:
-  http::ResponseWriter& out_;
-};
-
 constexpr uint64_t kMaxRangeMd5Bytes = 4ULL << 20;
 
 http::Headers writeHeaders(const store::ObjectRecord& rec) {
@@ -236,7 +225,7 @@ asio::awaitable<Status> getBlob(Ctx& c, bool head) {
   if (!s || head) {
     co_return s;
   }
-  WriterSink sink(c.out);
+  http::ResponseSink sink(c.out);
   s = co_await c.ns.streamRead(*h, sink);
   if (!s) {
     c.out.closeAfter();  // the body is short: the client must see the connection drop

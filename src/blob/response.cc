@@ -115,23 +115,7 @@ asio::awaitable<Status> sendEmpty(Ctx& c, int status, http::Headers extra) {
 }
 
 asio::awaitable<Result<std::string>> readSmallBody(Ctx& c) {
-  if (c.req.contentLength && *c.req.contentLength > c.options.maxXmlBodyBytes) {
-    co_return unexpected(Code::kEntityTooLarge, "The request body is too large.");
-  }
-  std::string out;
-  char buf[16 * 1024];
-  for (;;) {
-    auto n = co_await c.body.read(std::span<char>(buf, sizeof(buf)));
-    EMBER_CO_TRY(n);
-    if (*n == 0) {
-      break;
-    }
-    out.append(buf, *n);
-    if (out.size() > c.options.maxXmlBodyBytes) {
-      co_return unexpected(Code::kEntityTooLarge, "The request body is too large.");
-    }
-  }
-  co_return out;
+  co_return co_await http::readWholeBody(c.body, c.options.maxXmlBodyBytes);
 }
 
 asio::awaitable<Result<store::BucketRecord>> requireContainer(Ctx& c) {

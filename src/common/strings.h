@@ -1,6 +1,8 @@
 #pragma once
 // Small string helpers shared by the parsers (HTTP fields, SigV4, aws-chunked, ranges).
 
+#include <cstddef>
+#include <string>
 #include <string_view>
 
 namespace ember {
@@ -16,6 +18,19 @@ inline std::string_view trimBlanks(std::string_view s) {
     s.remove_suffix(1);
   }
   return s;
+}
+
+// Client-supplied text quoted in an error message: at most `max` bytes, anything but printable
+// ASCII replaced by '?', "..." appended when cut.
+inline std::string printableExcerpt(std::string_view s, size_t max) {
+  std::string out;
+  for (char c : s.substr(0, max)) {
+    out.push_back(c >= 0x20 && c < 0x7f ? c : '?');
+  }
+  if (s.size() > max) {
+    out += "...";
+  }
+  return out;
 }
 
 // Value of one hex digit (either case), or -1.

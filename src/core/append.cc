@@ -3,17 +3,12 @@
 // the conditions (lease, ETag, append position, max size) are checked against the current record.
 #include <chrono>
 
+#include "common/time_util.h"
 #include "core/namespace.h"
 
 namespace ember::core {
 
 namespace {
-
-int64_t nowMs() {
-  return std::chrono::duration_cast<std::chrono::milliseconds>(
-             std::chrono::system_clock::now().time_since_epoch())
-      .count();
-}
 
 Status emptyBody() {
   return makeError(Code::kInvalidHeader,
@@ -53,7 +48,7 @@ store::AppendCheck appendCheck(const AppendInput& in, uint64_t n, uint32_t maxAp
                            std::to_string(maxAppends) + " blocks.");
     }
     next.blockCount = cur.blockCount + 1;
-    next.mtimeMs = nowMs();
+    next.mtimeMs = nowMillis();
     next.etag = hexEncode(md5Raw(newId())) + "-" + std::to_string(next.blockCount);
     next.contentMd5.clear();  // Azure keeps no Content-MD5 for append blobs
     next.checksums.clear();   // stored checksums described the old bytes

@@ -2,6 +2,7 @@
 // contents). Leases change neither the ETag nor the last-modified time of what they lock.
 #include <chrono>
 
+#include "common/time_util.h"
 #include "core/lease.h"
 #include "core/namespace.h"
 
@@ -11,12 +12,6 @@ namespace {
 
 constexpr int kDeleteAttempts = 5;     // delete-all passes while writers keep adding objects
 constexpr size_t kDeleteBatch = 1000;  // keys collected per trip to the store
-
-int64_t nowMs() {
-  return std::chrono::duration_cast<std::chrono::milliseconds>(
-             std::chrono::system_clock::now().time_since_epoch())
-      .count();
-}
 
 // Up to kDeleteBatch keys of `bucket` after `after` ("" = from the first).
 Result<std::vector<std::string>> keysAfter(store::ObjectStore& store, const std::string& bucket,
@@ -71,7 +66,7 @@ asio::awaitable<Result<LeaseResult>> Namespace::leaseObject(
     std::function<Status(const ObjectRecord&)> check) {
   auto work = [this, bucket = std::move(bucket), key = std::move(key), in = std::move(in),
                check = std::move(check)]() -> Result<LeaseResult> {
-    const int64_t now = nowMs();
+    const int64_t now = nowMillis();
     LeaseResult out;
     auto rec = store_->updateObject(bucket, key, [&](ObjectRecord& r) -> Status {
       if (check) {
@@ -107,7 +102,7 @@ asio::awaitable<Status> Namespace::updateBucket(std::string name, store::BucketU
 
 asio::awaitable<Result<LeaseResult>> Namespace::leaseBucket(std::string name, LeaseInput in) {
   auto result = std::make_shared<LeaseResult>();
-  const int64_t now = nowMs();
+  const int64_t now = nowMillis();
   store::BucketUpdate mutate = [result, in = std::move(in), now](BucketRecord& b) -> Status {
     auto applied = applyLease(b.lease, in, now);
     EMBER_TRY(applied);

@@ -2,6 +2,7 @@
 // in-memory store twin.
 #include <chrono>
 
+#include "common/time_util.h"
 #include "core/blob_test_util.h"
 #include "core/lease.h"
 
@@ -9,12 +10,6 @@ namespace ember::core {
 namespace {
 
 using namespace ember::core::testing;
-
-int64_t nowMs() {
-  return std::chrono::duration_cast<std::chrono::milliseconds>(
-             std::chrono::system_clock::now().time_since_epoch())
-      .count();
-}
 
 class BlobMetaTest : public BlobCoreTestBase {
  protected:
@@ -74,7 +69,7 @@ store::CommitCheck leaseCheck(std::optional<std::string> id) {
     if (id) {
       v = *id;
     }
-    return checkLeaseForWrite(cur->lease, v, nowMs());
+    return checkLeaseForWrite(cur->lease, v, nowMillis());
   };
 }
 
@@ -164,7 +159,7 @@ TEST_F(BlobMetaTest, ObjectLeasesGuardWritesWithoutChangingTheEtag) {
   auto head = run(ns_.headObject("bkt", "k"));
   ASSERT_TRUE(head);
   EXPECT_EQ(head->etag, put1->etag);
-  EXPECT_EQ(leaseState(head->lease, nowMs()), LeaseState::kLeased);
+  EXPECT_EQ(leaseState(head->lease, nowMillis()), LeaseState::kLeased);
   // Writes need the lease id.
   EXPECT_EQ(codeOf(put("k", "x", store::ObjectKind::kBlock, leaseCheck(std::nullopt))),
             Code::kLeaseIdMissing);
@@ -195,13 +190,13 @@ TEST_F(BlobMetaTest, AppendKeepsTheLease) {
   ASSERT_TRUE(put("log", "", store::ObjectKind::kAppend));
   ASSERT_TRUE(lease("log", acquire("L1", 60)));
   auto check = [](const ObjectRecord& cur) {
-    return checkLeaseForWrite(cur.lease, std::string_view("L1"), nowMs());
+    return checkLeaseForWrite(cur.lease, std::string_view("L1"), nowMillis());
   };
   auto r = append("log", "abc", {}, {}, check);
   ASSERT_TRUE(r) << r.error().toString();
   EXPECT_EQ(r->lease.id, "L1");
   auto noId = [](const ObjectRecord& cur) {
-    return checkLeaseForWrite(cur.lease, std::nullopt, nowMs());
+    return checkLeaseForWrite(cur.lease, std::nullopt, nowMillis());
   };
   EXPECT_EQ(codeOf(append("log", "abc", {}, {}, noId)), Code::kLeaseIdMissing);
 }
@@ -235,7 +230,7 @@ TEST_F(BlobMetaTest, BucketLeases) {
   ASSERT_TRUE(b1);
   EXPECT_EQ(b1->lease.id, r->leaseId);
   EXPECT_EQ(b1->etag, b0->etag);
-  EXPECT_EQ(leaseDurationName(b1->lease, nowMs()), "fixed");
+  EXPECT_EQ(leaseDurationName(b1->lease, nowMillis()), "fixed");
   EXPECT_EQ(codeOf(run(ns_.leaseBucket("bkt", acquire("x")))), Code::kLeaseAlreadyPresent);
   LeaseInput brk = act(LeaseAction::kBreak);
   brk.breakPeriodSec = 10;
@@ -244,7 +239,7 @@ TEST_F(BlobMetaTest, BucketLeases) {
   EXPECT_GE(br->leaseTimeSec, 9);
   EXPECT_LE(br->leaseTimeSec, 10);
   auto b2 = run(ns_.getBucket("bkt"));
-  EXPECT_EQ(leaseState(b2->lease, nowMs()), LeaseState::kBreaking);
+  EXPECT_EQ(leaseState(b2->lease, nowMillis()), LeaseState::kBreaking);
   EXPECT_EQ(codeOf(run(ns_.leaseBucket("bkt", acquire(r->leaseId)))),
             Code::kLeaseBreakingCannotAcquire);
   EXPECT_TRUE(run(ns_.leaseBucket("bkt", act(LeaseAction::kRelease, r->leaseId))));
@@ -263,12 +258,12 @@ TEST_F(BlobMetaTest, DeleteBucketWithContents) {
   EXPECT_EQ(run(ns_.deleteBucket("bkt")).code(), Code::kBucketNotEmpty);
   ASSERT_TRUE(run(ns_.leaseBucket("bkt", acquire("CL"))));
   auto guarded = [](const BucketRecord& b) {
-    return checkLeaseForWrite(b.lease, std::nullopt, nowMs());
+    return checkLeaseForWrite(b.lease, std::nullopt, nowMillis());
   };
   EXPECT_EQ(run(ns_.deleteBucketWithContents("bkt", guarded)).code(), Code::kLeaseIdMissing);
   EXPECT_EQ(*get("obj/3"), pattern(100'000, 'o'));  // nothing was deleted
   auto withId = [](const BucketRecord& b) {
-    return checkLeaseForWrite(b.lease, std::string_view("CL"), nowMs());
+    return checkLeaseForWrite(b.lease, std::string_view("CL"), nowMillis());
   };
   EXPECT_TRUE(run(ns_.deleteBucketWithContents("bkt", withId)).isOk());
   EXPECT_EQ(codeOf(run(ns_.getBucket("bkt"))), Code::kNoSuchBucket);

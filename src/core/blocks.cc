@@ -11,6 +11,7 @@
 #include <unordered_map>
 #include <unordered_set>
 
+#include "common/time_util.h"
 #include "core/namespace.h"
 #include "core/range_source.h"
 
@@ -22,12 +23,6 @@ constexpr uint32_t kProbeBatch = 8;     // parts per listParts call while probin
 constexpr uint32_t kListBatch = 1000;   // parts per listParts call while listing
 constexpr int kCommitAttempts = 8;      // commits retried when the object changed meanwhile
 constexpr std::string_view kEmptyMd5Hex = "d41d8cd98f00b204e9800998ecf8427e";
-
-int64_t nowMs() {
-  return std::chrono::duration_cast<std::chrono::milliseconds>(
-             std::chrono::system_clock::now().time_since_epoch())
-      .count();
-}
 
 Status invalidBlockList() {
   return makeError(Code::kInvalidBlockList, "The specified block list is invalid.");
@@ -103,7 +98,7 @@ Status ensureStaging(store::ObjectStore& store, const StageBlockInput& in,
   up.bucket = in.bucket;
   up.key = in.key;
   up.uploadId = uploadId;
-  up.initiatedMs = nowMs();
+  up.initiatedMs = nowMillis();
   up.owner = in.owner;
   up.userMeta = {{std::string(kIdLengthMeta), length}};
   Status s = store.createUpload(up);
@@ -277,7 +272,7 @@ Result<ObjectRecord> commitOnce(store::ObjectStore& store, const CommitBlocksInp
   }
   const size_t n = in.blocks.size();
   rec.kind = store::ObjectKind::kBlock;
-  rec.mtimeMs = nowMs();
+  rec.mtimeMs = nowMillis();
   rec.createdMs = rec.mtimeMs;
   rec.etag = n == 0 ? std::string(kEmptyMd5Hex)
                     : hexEncode(md5Raw(newId())) + "-" + std::to_string(n);
@@ -333,7 +328,7 @@ asio::awaitable<Result<PartRecord>> Namespace::stageBlock(StageBlockInput in, By
   part.blockId = in.blockId;
   part.size = written->digests.size;
   part.etag = hexEncode(written->digests.md5);
-  part.mtimeMs = nowMs();
+  part.mtimeMs = nowMillis();
   part.extent = std::move(written->extent);
   auto work = [this, in = std::move(in), uploadId, part = std::move(part),
                verified]() mutable -> Result<PartRecord> {

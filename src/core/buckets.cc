@@ -1,17 +1,11 @@
 // Bucket operations of the namespace core.
 #include <chrono>
 
+#include "common/time_util.h"
 #include "core/namespace.h"
 
 namespace ember::core {
 
-namespace {
-int64_t nowMs() {
-  return std::chrono::duration_cast<std::chrono::milliseconds>(
-             std::chrono::system_clock::now().time_since_epoch())
-      .count();
-}
-}  // namespace
 
 Namespace::Namespace(store::ObjectStorePtr store, BlockingPool& pool, NamespaceOptions options)
     : store_(std::move(store)), pool_(pool), options_(options) {}
@@ -23,7 +17,7 @@ asio::awaitable<Status> Namespace::createBucket(std::string name, std::string ow
   }
   store::BucketRecord rec;
   rec.name = name;
-  rec.createdMs = nowMs();
+  rec.createdMs = nowMillis();
   rec.mtimeMs = rec.createdMs;
   rec.owner = owner;
   rec.region = region;

@@ -1,6 +1,7 @@
 // Multipart uploads: create, upload part (from a body or a copy source), complete, abort, list.
 #include <chrono>
 
+#include "common/time_util.h"
 #include "common/headers.h"
 #include "core/namespace.h"
 #include "core/range_source.h"
@@ -8,12 +9,6 @@
 namespace ember::core {
 
 namespace {
-
-int64_t nowMs() {
-  return std::chrono::duration_cast<std::chrono::milliseconds>(
-             std::chrono::system_clock::now().time_since_epoch())
-      .count();
-}
 
 std::string findChecksum(const StringPairs& sums, std::string_view algo) {
   for (const auto& [a, v] : sums) {
@@ -29,7 +24,7 @@ std::string findChecksum(const StringPairs& sums, std::string_view algo) {
 asio::awaitable<Result<UploadRecord>> Namespace::createUpload(UploadRecord upload) {
   EMBER_CO_TRY(validateKey(upload.key));
   upload.uploadId = newId() + newId().substr(0, 8);
-  upload.initiatedMs = nowMs();
+  upload.initiatedMs = nowMillis();
   co_return co_await offload(pool_, [this, upload]() -> Result<UploadRecord> {
     EMBER_TRY(store_->createUpload(upload));
     return upload;
@@ -64,7 +59,7 @@ asio::awaitable<Result<PartRecord>> Namespace::uploadPart(PartInput in, ByteSour
   part.number = in.partNumber;
   part.size = written->digests.size;
   part.etag = hexEncode(written->digests.md5);
-  part.mtimeMs = nowMs();
+  part.mtimeMs = nowMillis();
   for (const auto& [a, raw] : written->digests.sums) {
     if (!in.checksums.contains(a)) {
       continue;
@@ -173,7 +168,7 @@ asio::awaitable<Result<ObjectRecord>> Namespace::completeUpload(std::string buck
   rec.bucket = bucket;
   rec.key = key;
   rec.etag = hexEncode(md5Raw(md5s)) + "-" + std::to_string(parts.size());
-  rec.mtimeMs = nowMs();
+  rec.mtimeMs = nowMillis();
   rec.createdMs = rec.mtimeMs;
   rec.owner = upload->owner;
   rec.content = upload->content;

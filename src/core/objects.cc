@@ -10,12 +10,6 @@ namespace ember::core {
 
 namespace {
 
-int64_t nowMs() {
-  return std::chrono::duration_cast<std::chrono::milliseconds>(
-             std::chrono::system_clock::now().time_since_epoch())
-      .count();
-}
-
 // Hashers for one body, used only from the blocking pool (one step at a time).
 struct BodyHashers {
   std::unique_ptr<Hasher> md5 = Hasher::create(ChecksumAlgo::kMD5);
@@ -139,7 +133,7 @@ ObjectRecord recordFor(PutInput& in, store::Extent extent, const Digests& digest
   rec.key = std::move(in.key);
   rec.size = digests.size;
   rec.etag = hexEncode(digests.md5);
-  rec.mtimeMs = nowMs();
+  rec.mtimeMs = nowMillis();
   rec.createdMs = rec.mtimeMs;
   rec.kind = in.kind;
   rec.contentMd5 = in.contentMd5.empty() ? base64Encode(digests.md5) : std::move(in.contentMd5);
@@ -406,7 +400,7 @@ asio::awaitable<Result<ObjectRecord>> Namespace::copyObject(CopyInput in) {
   rec.key = in.dst.key;
   rec.size = written->digests.size;
   rec.etag = hexEncode(written->digests.md5);
-  rec.mtimeMs = nowMs();
+  rec.mtimeMs = nowMillis();
   rec.createdMs = rec.mtimeMs;
   rec.kind = srec.kind;  // a copy of an append object is an append object (as in Azure)
   rec.contentMd5 = base64Encode(written->digests.md5);

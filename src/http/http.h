@@ -10,6 +10,7 @@
 #include <functional>
 #include <memory>
 #include <optional>
+#include <span>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -70,6 +71,22 @@ class RequestBody : public ByteSource {
   virtual std::optional<uint64_t> contentLength() const = 0;
   virtual uint64_t bytesRead() const = 0;
 };
+
+// The response body as a ByteSink: what the core streams an object's bytes into.
+class ResponseSink : public ByteSink {
+ public:
+  explicit ResponseSink(ResponseWriter& out) : out_(out) {}
+  asio::awaitable<Status> write(std::span<const char> data) override {
+    co_return co_await out_.write(data);
+  }
+
+ private:
+  ResponseWriter& out_;
+};
+
+// Reads a whole request body that must be small (an XML document) into memory. Errors:
+// kEntityTooLarge when its Content-Length or the bytes read exceed `max`; the body's read errors.
+asio::awaitable<Result<std::string>> readWholeBody(RequestBody& body, size_t max);
 
 using Handler = std::function<asio::awaitable<void>(Request&, RequestBody&, ResponseWriter&)>;
 

@@ -24,6 +24,26 @@ asio::awaitable<Status> ResponseWriter::respond(Response head, std::string_view 
   co_return co_await finish();
 }
 
+asio::awaitable<Result<std::string>> readWholeBody(RequestBody& body, size_t max) {
+  if (body.contentLength() && *body.contentLength() > max) {
+    co_return unexpected(Code::kEntityTooLarge, "The request body is too large.");
+  }
+  std::string out;
+  char buf[16 * 1024];
+  for (;;) {
+    auto n = co_await body.read(std::span<char>(buf, sizeof(buf)));
+    EMBER_CO_TRY(n);
+    if (*n == 0) {
+      break;
+    }
+    out.append(buf, *n);
+    if (out.size() > max) {
+      co_return unexpected(Code::kEntityTooLarge, "The request body is too large.");
+    }
+  }
+  co_return out;
+}
+
 namespace detail {
 
 namespace {

@@ -11,17 +11,6 @@ namespace ember::s3 {
 
 namespace {
 
-class WriterSink : public ByteSink {
- public:
-  explicit WriterSink(http::ResponseWriter& out) : out_(out) {}
-  asio::awaitable<Status> write(std::span<const char> data) override {
-    co_return co_await out_.write(data);
-  }
-
- private:
-  http::ResponseWriter& out_;
-};
-
 // response-* query overrides (only honoured on authenticated requests, which all of ours are).
 void applyOverrides(const Ctx& c, http::Headers& h) {
   static const std::pair<const char*, const char*> kOverrides[] = {
@@ -188,7 +177,7 @@ asio::awaitable<Status> getObject(Ctx& c, bool head) {
   if (!s || head) {
     co_return s;
   }
-  WriterSink sink(c.out);
+  http::ResponseSink sink(c.out);
   s = co_await c.ns.streamRead(*h, sink);
   if (!s) {
     c.out.closeAfter();  // the body is short: the client must see the connection drop

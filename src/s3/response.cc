@@ -100,23 +100,11 @@ asio::awaitable<Status> checkSourceAccess(Ctx& c, const std::string& srcBucket) 
 }
 
 asio::awaitable<Result<std::string>> readSmallBody(Ctx& c) {
-  if (c.req.contentLength && *c.req.contentLength > c.options.maxXmlBodyBytes) {
-    co_return unexpected(Code::kMalformedXml, "request body too large");
+  auto body = co_await http::readWholeBody(c.body, c.options.maxXmlBodyBytes);
+  if (!body && body.error().code() == Code::kEntityTooLarge) {
+    co_return unexpected(Code::kMalformedXml, "request body too large");  // S3 says MalformedXML
   }
-  std::string out;
-  char buf[16 * 1024];
-  for (;;) {
-    auto n = co_await c.body.read(std::span<char>(buf, sizeof(buf)));
-    EMBER_CO_TRY(n);
-    if (*n == 0) {
-      break;
-    }
-    out.append(buf, *n);
-    if (out.size() > c.options.maxXmlBodyBytes) {
-      co_return unexpected(Code::kMalformedXml, "request body too large");
-    }
-  }
-  co_return out;
+  co_return body;
 }
 
 }  // namespace ember::s3
