@@ -118,6 +118,54 @@ Config loadConfig(const std::string& path) {
       c.blobAccounts.push_back(std::move(acct));
     }
   }
+  read(t, "kv", "enabled", c.kvEnabled);
+  read(t, "kv", "address", c.kvAddress);
+  read(t, "kv", "port", c.kvPort);
+  read(t, "kv", "threads", c.kvThreads);
+  read(t, "kv", "durability", c.kvDurability);
+  if (c.kvDurability != "none" && c.kvDurability != "batch" && c.kvDurability != "sync") {
+    throw std::runtime_error("kv.durability must be \"none\", \"batch\" or \"sync\"");
+  }
+  read(t, "kv", "batch_interval_ms", c.kvBatchIntervalMs);
+  if (c.kvBatchIntervalMs == 0 || c.kvBatchIntervalMs > 60'000) {
+    throw std::runtime_error("kv.batch_interval_ms must be between 1 and 60000");
+  }
+  read(t, "kv", "cache_bytes", c.kvCacheBytes);
+  read(t, "kv", "max_index_bytes", c.kvMaxIndexBytes);
+  read(t, "kv", "segment_bytes", c.kvSegmentBytes);
+  read(t, "kv", "max_value_bytes", c.kvMaxValueBytes);
+  read(t, "kv", "max_key_bytes", c.kvMaxKeyBytes);
+  if (c.kvMaxValueBytes == 0 || c.kvMaxValueBytes > (4u << 20) || c.kvMaxKeyBytes == 0 ||
+      c.kvMaxKeyBytes > 65'536) {
+    throw std::runtime_error("kv.max_value_bytes must be 1..4194304 and kv.max_key_bytes 1..65536");
+  }
+  if (c.kvSegmentBytes < 4ULL * (c.kvMaxValueBytes + c.kvMaxKeyBytes + 64)) {
+    throw std::runtime_error("kv.segment_bytes must hold at least four of the largest records");
+  }
+  read(t, "kv", "shards", c.kvShards);
+  if (c.kvShards & (c.kvShards - 1)) {
+    throw std::runtime_error("kv.shards must be 0 or a power of two");
+  }
+  read(t, "kv", "allow_flush", c.kvAllowFlush);
+  read(t, "kv", "dir", c.kvDir);
+  read(t, "kv", "max_clients", c.kvMaxClients);
+  read(t, "kv", "max_keys_pattern", c.kvMaxKeysPattern);
+  if (const toml::array* users = t.at_path("kv.users").as_array()) {
+    for (const auto& u : *users) {
+      const toml::table* ut = u.as_table();
+      if (!ut) {
+        throw std::runtime_error("[[kv.users]] entries must be tables");
+      }
+      Config::KvUser user;
+      user.name = ut->at_path("name").value_or(std::string());
+      user.password = ut->at_path("password").value_or(std::string());
+      user.readOnly = ut->at_path("readonly").value_or(false);
+      if (user.name.empty() || user.password.empty()) {
+        throw std::runtime_error("each [[kv.users]] entry needs name and password");
+      }
+      c.kvUsers.push_back(std::move(user));
+    }
+  }
   read(t, "log", "level", c.logLevel);
   read(t, "log", "format", c.logFormat);
   if (const toml::array* users = t["users"].as_array()) {

@@ -52,6 +52,29 @@ struct Config {
   std::string blobCopySourceCaFile;  // extra trusted CAs (PEM) for https sources
   uint32_t blobCopySourceConnectTimeoutMs = 10'000;
   uint32_t blobCopySourceReadTimeoutMs = 60'000;
+  // [kv]: the Redis-protocol key-value service (its own engine and data, not the object namespace)
+  struct KvUser {
+    std::string name;
+    std::string password;
+    bool readOnly = false;
+  };
+  bool kvEnabled = true;
+  std::string kvAddress = "127.0.0.1";
+  uint16_t kvPort = 6379;
+  unsigned kvThreads = 0;                 // 0 = number of cores
+  std::string kvDurability = "batch";     // none | batch | sync
+  uint32_t kvBatchIntervalMs = 10;
+  uint64_t kvCacheBytes = 256ULL << 20;
+  uint64_t kvMaxIndexBytes = 0;           // 0 = unlimited
+  uint64_t kvSegmentBytes = 64ULL << 20;
+  uint32_t kvMaxValueBytes = 64 * 1024;
+  uint32_t kvMaxKeyBytes = 1024;
+  unsigned kvShards = 0;                  // 0 = 16 per core
+  bool kvAllowFlush = true;
+  std::string kvDir;                      // empty = <data_dir>/kv
+  uint32_t kvMaxClients = 10'000;
+  uint64_t kvMaxKeysPattern = 1'000'000;
+  std::vector<KvUser> kvUsers;            // [[kv.users]]; none = no AUTH
   // [log]
   std::string logLevel = "info";
   std::string logFormat = "text";   // "text" or "json"

@@ -14,6 +14,7 @@
 
 #include "app/emberd/admin.h"
 #include "app/emberd/config.h"
+#include "app/emberd/kv_service.h"
 #include "core/namespace.h"
 #include "http/client.h"
 #include "http/http.h"
@@ -206,6 +207,18 @@ int run(app::Config cfg) {
     spdlog::critical("cannot listen for admin on {}:{}: {}", ao.address, ao.port, s.toString());
     return 1;
   }
+  std::unique_ptr<app::KvService> kv;
+  if (cfg.kvEnabled) {
+    auto started = app::KvService::start(cfg);
+    if (!started) {
+      spdlog::critical("cannot start the KV service on {}:{}: {}", cfg.kvAddress, cfg.kvPort,
+                       started.error().message());
+      return 1;
+    }
+    kv = std::move(*started);
+    spdlog::info("KV endpoint redis://{}:{} ({} durability)", cfg.kvAddress, kv->port(),
+                 cfg.kvDurability);
+  }
   spdlog::info("emberd {} listening: S3 http://{}:{}  admin http://{}:{}/metrics  data {}",
                "0.1.0", ho.address, s3server.port(), ao.address, admin.port(), cfg.dataDir);
   if (!cfg.portFile.empty()) {
@@ -215,6 +228,9 @@ int run(app::Config cfg) {
       out << "{\"s3\": " << s3server.port() << ", \"admin\": " << admin.port();
       if (cfg.blobEnabled) {
         out << ", \"blob\": " << blobServer.port();
+      }
+      if (kv) {
+        out << ", \"kv\": " << kv->port();
       }
       out << "}\n";
     }
@@ -227,7 +243,7 @@ int run(app::Config cfg) {
   auto deadline = std::make_shared<std::chrono::steady_clock::time_point>();
   waitDrained = [&]() {
     if (s3server.activeConnections() == 0 && admin.activeConnections() == 0 &&
-        blobServer.activeConnections() == 0) {
+        blobServer.activeConnections() == 0 && (!kv || kv->activeConnections() == 0)) {
       ioc.stop();
       return;
     }
@@ -243,6 +259,9 @@ int run(app::Config cfg) {
     s3server.stop(grace);
     blobServer.stop(grace);
     admin.stop(grace);
+    if (kv) {
+      kv->stop(grace);
+    }
     waitDrained();
   });
 
@@ -254,6 +273,7 @@ int run(app::Config cfg) {
   for (auto& t : workers) {
     t.join();
   }
+  kv.reset();  // joins the KV threads, then closes the engine (write-out + fdatasync)
   pool.stop();
   spdlog::info("emberd stopped");
   return 0;
@@ -262,18 +282,20 @@ int run(app::Config cfg) {
 }  // namespace
 
 int main(int argc, char** argv) {
-  CLI::App cli{"emberd: warm storage for GPU clusters (S3 API over a crash-safe local store)"};
+  CLI::App cli{"emberd: warm storage for GPU clusters (S3 and Azure Blob over a crash-safe local store, and a Redis-protocol KV service)"};
   std::string configPath;
   app::Config overrides;
   std::string dataDir, s3Address, logLevel, portFile;
   int s3Port = -1;
   int blobPort = -1;
   int adminPort = -1;
+  int kvPort = -1;
   cli.add_option("-c,--config", configPath, "TOML configuration file");
   cli.add_option("--data-dir", dataDir, "data directory (store.data_dir)");
   cli.add_option("--s3-address", s3Address, "S3 listen address (server.s3_address)");
   cli.add_option("--s3-port", s3Port, "S3 listen port, 0 = any free port (server.s3_port)");
   cli.add_option("--blob-port", blobPort, "Blob listen port, 0 = any free port (blob.port)");
+  cli.add_option("--kv-port", kvPort, "Redis-protocol KV port, 0 = any free port (kv.port)");
   cli.add_option("--admin-port", adminPort, "admin/metrics port (server.admin_port)");
   cli.add_option("--log-level", logLevel, "trace|debug|info|warn|error (log.level)");
   cli.add_option("--port-file", portFile, "write the bound ports as JSON to this file");
@@ -292,6 +314,7 @@ int main(int argc, char** argv) {
   if (!s3Address.empty()) cfg.s3Address = s3Address;
   if (s3Port >= 0) cfg.s3Port = static_cast<uint16_t>(s3Port);
   if (blobPort >= 0) cfg.blobPort = static_cast<uint16_t>(blobPort);
+  if (kvPort >= 0) cfg.kvPort = static_cast<uint16_t>(kvPort);
   if (adminPort >= 0) cfg.adminPort = static_cast<uint16_t>(adminPort);
   if (!logLevel.empty()) cfg.logLevel = logLevel;
   cfg.portFile = portFile;
