@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Ember benchmark: emberd against its anchors (nginx for GET, fio for PUT, Azurite for the Azure Blob
-# endpoint: bench/blob.sh), measured in one run on this machine; prints one table and writes
+# endpoint: bench/blob.sh, redis-server for the Redis-protocol KV endpoint: bench/kv.sh), measured in one run on this machine; prints one table and writes
 # docs/benchmarks.md. See the "Benchmarks" section of the foundation issue and DESIGN.md §5. Run
 # through `make bench` (which builds emberd in release mode and installs nginx-light, fio, wrk and
 # Azurite first) or directly:
@@ -18,7 +18,7 @@
 #   BENCH_CONC_MIB=auto       object size for the 64-concurrent-upload RSS test (auto: 1024 when
 #                             the disk has room for 64 GiB + 16 GiB and 64 GiB can be written in
 #                             the time left, else 256)
-#   BENCH_ONLY="get blob"     run only these sections (get put4k put1g blob list conc; default: all)
+#   BENCH_ONLY="get blob"     run only these sections (get put4k put1g blob kv list conc; default: all)
 #   BENCH_ANCHORS_ONLY=1      run only the anchors (nginx, fio): for developing the bench itself
 #   BENCH_KEEP=1              keep the scratch directory
 #   BENCH_DOC=path            where to write the report (default docs/benchmarks.md; "" = none)
@@ -29,6 +29,7 @@
 #   BENCH_AZURITE_DISK=1      0 skips the second Azurite (disk persistence); the in-memory one always runs
 #   AZURITE=path              azurite-blob (default .deps/azurite/node_modules/.bin/azurite-blob, installed
 #                             by scripts/install-deps --bench); without it the Blob rows have no anchor
+#   BENCH_KV_*, REDIS_*       the KV rows' knobs (bench/kv.sh: redis-benchmark vs redis-server, ~4 min)
 #
 # Every step is bounded (timeouts); the whole run aims at < 20 minutes on 2 cores. It kills only the
 # processes it started (by PID) and removes its scratch directory on exit.
@@ -232,6 +233,8 @@ EOF
   else
     printf '\n[blob]\nenabled = false\n' >>"$WORK/ember.toml"
   fi
+  # The KV endpoint (default: on, port 6379) is measured by bench/kv.sh on emberds of its own.
+  printf '\n[kv]\nenabled = false\n' >>"$WORK/ember.toml"
   # Extra emberd configuration for experiments (TOML lines), e.g. BENCH_EMBER_CONFIG=$'[server]\nblocking_threads = 64'
   [ -n "${BENCH_EMBER_CONFIG:-}" ] && printf '%s\n' "$BENCH_EMBER_CONFIG" >>"$WORK/ember.toml"
   local blob_args=()
@@ -483,6 +486,10 @@ bench_conc() {
 # shellcheck source=bench/blob.sh
 . "$BENCH/blob.sh"
 
+# ------------------------------------------------------------------ Redis-protocol KV (bench/kv.sh)
+# shellcheck source=bench/kv.sh
+. "$BENCH/kv.sh"
+
 # ------------------------------------------------------------------ run
 log "scratch $WORK on $(findmnt -n -o FSTYPE,SOURCE -T "$WORK" | tr -s ' ') ($(avail_mib) MiB free)"
 [ "$(findmnt -n -o FSTYPE -T "$WORK")" != tmpfs ] || warn "$WORK is on tmpfs: PUT and fio figures do not reach a disk"
@@ -501,6 +508,7 @@ fi
 want put4k && bench_put4k
 want put1g && bench_put1g
 want blob && bench_blob
+want kv && bench_kv
 want list && bench_list
 want conc && bench_conc
 
@@ -509,6 +517,7 @@ $H info --workdir "$WORK" --emberd "$EMBERD" --root "$ROOT" --warnings "$WORK/wa
   --param "wrk 2 threads (-t2) for every HTTP load; ${DUR} s per timed run, a 2 s warm-up per server before the GET rows; GET and PUT rows: best of $ROUNDS rounds, each round anchor then Ember" \
   --param "GET: 64 connections for 4 KiB, 4 for 64 MiB; PUT 4 KiB: 64 connections vs fio numjobs=64" \
   --param "Blob: $([ "$BLOB" = 1 ] && echo "account $BLOB_ACCOUNT (the emulator's well-known key) on emberd and Azurite ${AZ_VERSION:-(not run)}, both on 127.0.0.1; every request authenticated by a container SAS (sv=$MSV, sp=racwd) in the query, x-ms-version $MSV; Azurite in memory (--inMemoryPersistence --extentMemoryLimit ${BENCH_AZURITE_MEM_MB:-4096})$([ "$AZURITE_DISK" = 1 ] && echo " and on disk (--location in the scratch directory)"), both with --loose --skipApiVersionCheck --disableProductStyleUrl --disableTelemetry -s; 4 KiB rows: 64 connections, best of $ROUNDS rounds; 256 MiB rows: median of $BIG_ROUNDS rounds" || echo "skipped (BENCH_BLOB=0)")" \
+  --param "KV: redis-benchmark ${KV_RB_VERSION:-(not run)} against emberd's KV endpoint and redis-server ${KV_REDIS_VERSION:-(not run)} (no persistence, one database), both on 127.0.0.1, $KV_CONNS connections, -t set,get with -r (keys = n/4), one run per row after a FLUSHALL; emberd with kv.durability none, then batch (batch_interval_ms 10); mixed run by bench/lib/kvload (90 % GET, 4 KiB, ${KV_MIXED_MIB} MiB on a ${KV_CACHE_MIB} MiB kv.cache_bytes)" \
   --param "LIST: $LIST_KEYS keys dir%04d/file%06d, max-keys=1000; RSS sampled every 50 ms from /proc/PID/status" \
   --param "emberd: default configuration plus one user (bench) and its Blob account, --log-level warn; nginx: worker_processes auto ($(nproc)), sendfile on, access_log off, listen ... reuseport, keepalive_requests 1000000" \
   --param "load average (1/5/15 min) at start: $LOAD_START; at the end: $(cut -d' ' -f1-3 /proc/loadavg)" \

@@ -31,7 +31,7 @@ struct User {
 struct KvServerOptions {
   std::string address = "127.0.0.1";
   uint16_t port = 6379;
-  unsigned threads = 0;             // network threads (one io_context each); 0: hardware threads
+  unsigned threads = 0;             // network threads (one io_context each); 0: cores - 1, at least 1
   uint32_t maxClients = 10'000;
   uint32_t idleTimeoutMs = 0;       // 0: never (Redis's default "timeout 0")
   bool allowFlush = true;           // FLUSHDB / FLUSHALL
@@ -58,6 +58,7 @@ struct ServerState {
   std::atomic<uint64_t> netInputBytes{0};
   std::atomic<uint64_t> netOutputBytes{0};
   std::atomic<uint64_t> protocolErrors{0};
+  std::atomic<uint16_t> port{0};    // the port actually bound (INFO tcp_port; the option may say 0)
   std::string dataDir;              // shown by INFO / CONFIG GET dir
   std::string durabilityName;       // "none" | "batch" | "sync"
   // Live connections for CLIENT LIST / CLIENT INFO: the server keeps this registry (see server.cc).

@@ -68,7 +68,12 @@ struct KvServer::Impl {
       case kv::Durability::kSync: state.durabilityName = "sync"; break;
     }
     state.dataDir = engine.options().dir;
-    unsigned n = options.threads ? options.threads : std::max(1u, std::thread::hardware_concurrency());
+    // Default: one event loop per core but one. The spare core runs the engine's flusher and compaction
+    // threads and the kernel's share of the network stack; on a 2-core machine with the clients on the
+    // same host, a second loop only preempts the first (measured: 2 loops were up to 3x slower on 64 KiB
+    // SETs than 1, docs/benchmarks.md).
+    unsigned hw = std::max(1u, std::thread::hardware_concurrency());
+    unsigned n = options.threads ? options.threads : std::max(1u, hw - 1);
     for (unsigned i = 0; i < n; ++i) {
       contexts.push_back(std::make_unique<asio::io_context>(1));
       guards.emplace_back(contexts.back()->get_executor());
@@ -381,6 +386,7 @@ Status KvServer::start() {
     return failed("listen on");
   }
   impl.port = impl.acceptor->local_endpoint(ec).port();
+  impl.state.port = impl.port.load();
   asio::co_spawn(*impl.contexts[0], Impl::acceptLoop(impl_), [](std::exception_ptr e) {
     if (e) {
       spdlog::error("kv: accept loop ended with an exception");

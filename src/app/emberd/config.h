@@ -61,7 +61,7 @@ struct Config {
   bool kvEnabled = true;
   std::string kvAddress = "127.0.0.1";
   uint16_t kvPort = 6379;
-  unsigned kvThreads = 0;                 // 0 = number of cores
+  unsigned kvThreads = 0;                 // 0 = cores - 1, at least 1
   std::string kvDurability = "batch";     // none | batch | sync
   uint32_t kvBatchIntervalMs = 10;
   uint64_t kvCacheBytes = 256ULL << 20;

@@ -211,8 +211,11 @@ int run(app::Config cfg) {
   if (cfg.kvEnabled) {
     auto started = app::KvService::start(cfg);
     if (!started) {
-      spdlog::critical("cannot start the KV service on {}:{}: {}", cfg.kvAddress, cfg.kvPort,
-                       started.error().message());
+      const std::string& why = started.error().message();
+      spdlog::critical("cannot start the KV service on {}:{}: {}{}", cfg.kvAddress, cfg.kvPort, why,
+                       why.find("bind") != std::string::npos
+                           ? " (a redis-server on that port? set [kv] port, --kv-port, or [kv] enabled = false)"
+                           : "");
       return 1;
     }
     kv = std::move(*started);
