@@ -12,13 +12,7 @@
 namespace ember::kv {
 namespace {
 
-using testing::del;
-using testing::get;
-using testing::openOrDie;
-using testing::set;
-using testing::smallOptions;
-using testing::TempDir;
-using testing::valueFor;
+using namespace ember::kv::testing;
 constexpr uint64_t kSegmentHeaderBytesForTest = 16;
 
 // Polls until pred() holds (up to ~10 s); returns whether it did.

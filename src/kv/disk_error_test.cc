@@ -15,12 +15,7 @@
 namespace ember::kv {
 namespace {
 
-using testing::get;
-using testing::openOrDie;
-using testing::set;
-using testing::smallOptions;
-using testing::TempDir;
-using testing::valueFor;
+using namespace ember::kv::testing;
 
 class FileSizeLimit {
  public:

@@ -22,13 +22,7 @@ namespace ember::kv {
 namespace {
 
 namespace fs = std::filesystem;
-using testing::del;
-using testing::get;
-using testing::openOrDie;
-using testing::set;
-using testing::smallOptions;
-using testing::TempDir;
-using testing::valueFor;
+using namespace ember::kv::testing;
 
 class KvRestart : public ::testing::TestWithParam<Durability> {};
 
@@ -109,20 +103,36 @@ std::vector<std::pair<std::string, uint64_t>> recordsOf(const std::string& path)
   return out;
 }
 
-TEST(KvRecovery, TornTailIsTruncated) {
-  TempDir dir;
-  auto o = smallOptions(dir.path());
-  o.shards = 1;
-  o.durability = Durability::kSync;
+// A closed one-shard store: its options, its newest segment, and that segment's records.
+struct HundredKeyLog {
+  Options options;
+  std::string segment;
+  std::vector<std::pair<std::string, uint64_t>> records;
+};
+
+// Writes k0..k99 (the value of ki: valueFor("k", i, valueLen)) into a fresh one-shard store in dir with the
+// given durability and closes it. Fails the test fatally unless every write succeeds and the newest segment
+// holds all 100 records; call it under ASSERT_NO_FATAL_FAILURE.
+void writeHundredKeys(const std::string& dir, Durability durability, size_t valueLen, HundredKeyLog* out) {
+  out->options = smallOptions(dir);
+  out->options.shards = 1;
+  out->options.durability = durability;
   {
-    auto e = openOrDie(o);
+    auto e = openOrDie(out->options);
     for (int i = 0; i < 100; ++i) {
-      ASSERT_TRUE(set(*e, "k" + std::to_string(i), valueFor("k", i, 500)));
+      ASSERT_TRUE(set(*e, "k" + std::to_string(i), valueFor("k", i, valueLen)));
     }
   }
-  std::string seg = lastSegment(dir.path());
-  auto recs = recordsOf(seg);
-  ASSERT_EQ(recs.size(), 100u);
+  out->segment = lastSegment(dir);
+  out->records = recordsOf(out->segment);
+  ASSERT_EQ(out->records.size(), 100u);
+}
+
+TEST(KvRecovery, TornTailIsTruncated) {
+  TempDir dir;
+  HundredKeyLog log;
+  ASSERT_NO_FATAL_FAILURE(writeHundredKeys(dir.path(), Durability::kSync, 500, &log));
+  auto& [o, seg, recs] = log;
   uint64_t size = fs::file_size(seg);
   fs::resize_file(seg, size - 7);  // the last record loses its tail
   {
@@ -144,18 +154,9 @@ TEST(KvRecovery, TornTailIsTruncated) {
 
 TEST(KvRecovery, CorruptRecordDropsTheRestOfItsSegment) {
   TempDir dir;
-  auto o = smallOptions(dir.path());
-  o.shards = 1;
-  o.durability = Durability::kBatch;
-  {
-    auto e = openOrDie(o);
-    for (int i = 0; i < 100; ++i) {
-      ASSERT_TRUE(set(*e, "k" + std::to_string(i), valueFor("k", i, 300)));
-    }
-  }
-  std::string seg = lastSegment(dir.path());
-  auto recs = recordsOf(seg);
-  ASSERT_EQ(recs.size(), 100u);
+  HundredKeyLog log;
+  ASSERT_NO_FATAL_FAILURE(writeHundredKeys(dir.path(), Durability::kBatch, 300, &log));
+  auto& [o, seg, recs] = log;
   {  // flip one byte inside record 60's value
     int fd = ::open(seg.c_str(), O_RDWR);
     char c = 0;

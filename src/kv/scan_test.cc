@@ -15,11 +15,7 @@
 namespace ember::kv {
 namespace {
 
-using testing::del;
-using testing::openOrDie;
-using testing::set;
-using testing::smallOptions;
-using testing::TempDir;
+using namespace ember::kv::testing;
 
 std::map<std::string, int> scanAll(Engine& e, size_t count, int* calls) {
   std::map<std::string, int> seen;

@@ -15,13 +15,7 @@
 namespace ember::kv {
 namespace {
 
-using testing::del;
-using testing::get;
-using testing::openOrDie;
-using testing::set;
-using testing::smallOptions;
-using testing::TempDir;
-using testing::valueFor;
+using namespace ember::kv::testing;
 
 TEST(KvStress, FourThreadsMixedOpsStayConsistent) {
   TempDir dir;

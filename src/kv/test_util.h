@@ -1,5 +1,6 @@
 #pragma once
-// Helpers shared by the KV engine tests: a temporary directory and one-line get/set/del wrappers.
+// Helpers shared by the KV engine tests: a temporary directory, small engine options and one-line get/set/del
+// wrappers. Test files take them all with `using namespace ember::kv::testing;`.
 
 #include <stdlib.h>
 

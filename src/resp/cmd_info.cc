@@ -11,6 +11,7 @@
 #include <cinttypes>
 #include <cstdio>
 #include <fstream>
+#include <initializer_list>
 #include <mutex>
 #include <random>
 #include <string>
@@ -104,6 +105,12 @@ class InfoText {
     }
     text_ += "\r\n";
   }
+  // Unsigned fields, in the order given.
+  void fields(std::initializer_list<std::pair<std::string_view, uint64_t>> entries) {
+    for (const auto& [key, value] : entries) {
+      field(key, value);
+    }
+  }
   std::string& text() { return text_; }
 
  private:
@@ -146,7 +153,7 @@ std::string buildInfo(Context& ctx, const std::array<bool, kInfoSections.size()>
       out.field("process_id", static_cast<int64_t>(getpid()));
       out.field("process_supervised", "no");
       out.field("run_id", runId());
-      out.field("tcp_port", opts.port);
+      out.field("tcp_port", ctx.server.port.load());
       out.field("server_time_usec", now * 1000);
       out.field("uptime_in_seconds", uptime.count());
       out.field("uptime_in_days", uptime.count() / 86400);
@@ -257,24 +264,15 @@ std::string buildInfo(Context& ctx, const std::array<bool, kInfoSections.size()>
                     lookups > 0 ? static_cast<double>(stats.cacheHits) / static_cast<double>(lookups) : 0.0);
       out.section("Ember");
       out.field("ember_version", kEmberVersion);
-      out.field("shards", eopts.shards);
-      out.field("keys", stats.keys);
-      out.field("keys_with_expiry", stats.keysWithExpiry);
-      out.field("index_bytes", stats.indexBytes);
-      out.field("cache_bytes", stats.cacheBytes);
-      out.field("cache_limit_bytes", eopts.cacheBytes);
-      out.field("cache_hits", stats.cacheHits);
-      out.field("cache_misses", stats.cacheMisses);
+      out.fields({{"shards", eopts.shards}, {"keys", stats.keys}, {"keys_with_expiry", stats.keysWithExpiry},
+                  {"index_bytes", stats.indexBytes}, {"cache_bytes", stats.cacheBytes},
+                  {"cache_limit_bytes", eopts.cacheBytes}, {"cache_hits", stats.cacheHits},
+                  {"cache_misses", stats.cacheMisses}});
       out.field("cache_hit_ratio", ratio);
-      out.field("disk_bytes", stats.diskBytes);
-      out.field("live_bytes", stats.liveBytes);
-      out.field("segments", stats.segments);
-      out.field("compactions", stats.compactions);
-      out.field("fsyncs", stats.fsyncs);
-      out.field("recovered_keys", stats.recoveredKeys);
-      out.field("truncated_bytes", stats.truncatedBytes);
-      out.field("max_key_bytes", eopts.maxKeyBytes);
-      out.field("max_value_bytes", eopts.maxValueBytes);
+      out.fields({{"disk_bytes", stats.diskBytes}, {"live_bytes", stats.liveBytes}, {"segments", stats.segments},
+                  {"compactions", stats.compactions}, {"fsyncs", stats.fsyncs},
+                  {"recovered_keys", stats.recoveredKeys}, {"truncated_bytes", stats.truncatedBytes},
+                  {"max_key_bytes", eopts.maxKeyBytes}, {"max_value_bytes", eopts.maxValueBytes}});
       out.field("data_dir", st.dataDir);
     }
   }
@@ -303,7 +301,7 @@ std::vector<std::pair<std::string_view, std::string>> configTable(Context& ctx) 
       {"appendonly", e.durability == kv::Durability::kNone ? "no" : "yes"},
       {"appendfsync", std::string(fsync)},
       {"databases", "1"},
-      {"port", std::to_string(o.port)},
+      {"port", std::to_string(ctx.server.port.load())},
       {"bind", o.address},
       {"timeout", std::to_string(o.idleTimeoutMs / 1000)},
       {"maxclients", std::to_string(o.maxClients)},

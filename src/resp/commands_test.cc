@@ -196,6 +196,7 @@ class CommandsTest : public ::testing::Test {
     ASSERT_TRUE(engine) << engine.error().toString();
     engine_ = std::move(*engine);
     state_.options = &options_;
+    state_.port = options_.port;  // what the server stores once its listener is bound
     state_.engine = engine_.get();
     state_.startedUnixMs = nowUnixMs();
     state_.dataDir = dir_;

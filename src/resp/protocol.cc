@@ -83,6 +83,37 @@ bool quickLength(std::string_view buf, size_t pos, size_t maxLine, int64_t& valu
 // isspace() in the C locale: what sdssplitargs skips between words and accepts after a closing quote.
 bool isSpace(char c) { return c == ' ' || (c >= '\t' && c <= '\r'); }
 
+// At a backslash inside quotes (`s` starts at it): appends what the escape stands for to word and returns its
+// length, or returns 0 when the backslash is an ordinary character. Inside "double quotes": \xHH (two hex
+// digits), and \<any>, where \n \r \t \b \a are control characters; inside 'single quotes': \' only.
+size_t appendEscape(char quote, std::string_view s, std::string& word) {
+  if (quote == '\'') {
+    if (s.size() >= 2 && s[1] == '\'') {
+      word.push_back('\'');
+      return 2;
+    }
+    return 0;
+  }
+  if (s.size() >= 4 && s[1] == 'x' && hexDigitValue(s[2]) >= 0 && hexDigitValue(s[3]) >= 0) {
+    word.push_back(static_cast<char>(hexDigitValue(s[2]) * 16 + hexDigitValue(s[3])));
+    return 4;
+  }
+  if (s.size() >= 2) {
+    char e = s[1];
+    switch (e) {
+      case 'n': e = '\n'; break;
+      case 'r': e = '\r'; break;
+      case 't': e = '\t'; break;
+      case 'b': e = '\b'; break;
+      case 'a': e = '\a'; break;
+      default: break;
+    }
+    word.push_back(e);
+    return 2;
+  }
+  return 0;
+}
+
 }  // namespace
 
 RequestParser::RequestParser(Limits limits) : limits_(limits) {}
@@ -283,59 +314,9 @@ bool RequestParser::splitInline(std::string_view line) {
     }
     std::string& word = inlineArgs_[inlineCount_++];
     word.clear();
-    bool inDouble = false;
-    bool inSingle = false;
+    char quote = 0;  // the open quote character; 0 outside quotes
     for (;;) {
-      if (inDouble) {
-        if (i == n) {
-          return false;
-        }
-        char c = line[i];
-        if (c == '\\' && i + 3 < n && line[i + 1] == 'x' && hexDigitValue(line[i + 2]) >= 0 &&
-            hexDigitValue(line[i + 3]) >= 0) {
-          word.push_back(static_cast<char>(hexDigitValue(line[i + 2]) * 16 + hexDigitValue(line[i + 3])));
-          i += 4;
-        } else if (c == '\\' && i + 1 < n) {
-          char e = line[i + 1];
-          switch (e) {
-            case 'n': e = '\n'; break;
-            case 'r': e = '\r'; break;
-            case 't': e = '\t'; break;
-            case 'b': e = '\b'; break;
-            case 'a': e = '\a'; break;
-            default: break;
-          }
-          word.push_back(e);
-          i += 2;
-        } else if (c == '"') {
-          if (i + 1 < n && !isSpace(line[i + 1])) {
-            return false;
-          }
-          ++i;
-          break;
-        } else {
-          word.push_back(c);
-          ++i;
-        }
-      } else if (inSingle) {
-        if (i == n) {
-          return false;
-        }
-        char c = line[i];
-        if (c == '\\' && i + 1 < n && line[i + 1] == '\'') {
-          word.push_back('\'');
-          i += 2;
-        } else if (c == '\'') {
-          if (i + 1 < n && !isSpace(line[i + 1])) {
-            return false;
-          }
-          ++i;
-          break;
-        } else {
-          word.push_back(c);
-          ++i;
-        }
-      } else {
+      if (quote == 0) {
         if (i == n) {
           break;
         }
@@ -343,14 +324,31 @@ bool RequestParser::splitInline(std::string_view line) {
         if (c == ' ' || c == '\n' || c == '\r' || c == '\t') {
           break;
         }
-        if (c == '"') {
-          inDouble = true;
-        } else if (c == '\'') {
-          inSingle = true;
+        if (c == '"' || c == '\'') {
+          quote = c;
         } else {
           word.push_back(c);
         }
         ++i;
+        continue;
+      }
+      if (i == n) {
+        return false;  // the quote never closes
+      }
+      char c = line[i];
+      if (c == quote) {
+        if (i + 1 < n && !isSpace(line[i + 1])) {
+          return false;
+        }
+        ++i;
+        break;
+      }
+      size_t escape = c == '\\' ? appendEscape(quote, line.substr(i), word) : 0;
+      if (escape == 0) {
+        word.push_back(c);
+        ++i;
+      } else {
+        i += escape;
       }
     }
   }

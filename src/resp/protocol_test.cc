@@ -10,6 +10,8 @@
 #include <string>
 #include <vector>
 
+#include "resp/protocol_test_util.h"
+
 namespace ember::resp {
 
 struct RequestParserProbe {
@@ -19,51 +21,9 @@ struct RequestParserProbe {
 namespace {
 
 using State = RequestParser::State;
-using Command = std::vector<std::string>;
-
-std::string S(std::string_view s) { return std::string(s); }
-
-// What a connection sees after feeding a stream: the commands, then how the last parse() ended.
-struct Outcome {
-  std::vector<Command> commands;
-  State last = State::kIncomplete;
-  std::string error;
-  bool operator==(const Outcome&) const = default;
-};
-
-// Feeds `input` in pieces ending at each offset of `cuts` (then the rest), as a server loop does: append,
-// parse until kIncomplete or kError, drop consumed() bytes after each command.
-Outcome feed(std::string_view input, const std::vector<size_t>& cuts = {}, Limits limits = {}) {
-  RequestParser parser(limits);
-  Outcome out;
-  std::string buf;
-  size_t given = 0;
-  std::vector<size_t> ends = cuts;
-  ends.push_back(input.size());
-  for (size_t end : ends) {
-    buf.append(input.substr(given, end - given));
-    given = end;
-    for (;;) {
-      State s = parser.parse(buf);
-      out.last = s;
-      if (s == State::kComplete) {
-        Command cmd;
-        for (std::string_view a : parser.args()) {
-          cmd.emplace_back(a);
-        }
-        out.commands.push_back(std::move(cmd));
-        buf.erase(0, parser.consumed());
-        continue;
-      }
-      if (s == State::kError) {
-        out.error = S(parser.error());
-        return out;
-      }
-      break;
-    }
-  }
-  return out;
-}
+using testing::Command;
+using testing::feed;
+using testing::Outcome;
 
 std::string multibulk(const Command& cmd) {
   std::string s = "*" + std::to_string(cmd.size()) + "\r\n";

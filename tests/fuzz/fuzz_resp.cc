@@ -18,18 +18,13 @@
 #include <vector>
 
 #include "resp/protocol.h"
+#include "resp/protocol_test_util.h"
 
 namespace ember::resp {
 namespace {
 
 using State = RequestParser::State;
-
-struct Outcome {
-  std::vector<std::vector<std::string>> commands;
-  State last = State::kIncomplete;
-  std::string error;
-  bool operator==(const Outcome&) const = default;
-};
+using testing::Outcome;
 
 void check(bool ok) {
   if (!ok) {
@@ -37,47 +32,23 @@ void check(bool ok) {
   }
 }
 
+// feed() with the parser's contract checked after every parse() call.
 Outcome feed(std::string_view input, const std::vector<size_t>& cuts, const Limits& limits) {
-  RequestParser parser(limits);
-  Outcome out;
-  std::string buf;
-  size_t given = 0;
-  std::vector<size_t> ends = cuts;
-  ends.push_back(input.size());
-  for (size_t end : ends) {
-    if (end < given) {
-      end = given;
-    }
-    buf.append(input.substr(given, end - given));
-    given = end;
-    for (;;) {
-      State s = parser.parse(buf);
-      out.last = s;
-      if (s == State::kComplete) {
-        check(parser.consumed() > 0 && parser.consumed() <= buf.size());
-        // maxArgs bounds "*<n>"; an inline command's words are bounded by its line's length.
-        check(!parser.args().empty() &&
-              parser.args().size() <= std::max(limits.maxArgs, limits.maxInlineBytes));
-        std::vector<std::string> cmd;
-        for (std::string_view a : parser.args()) {
-          check(a.size() <= limits.maxBulkBytes || a.size() <= limits.maxInlineBytes);
-          cmd.emplace_back(a);
-        }
-        out.commands.push_back(std::move(cmd));
-        buf.erase(0, parser.consumed());
-        continue;
+  return testing::feed(input, cuts, limits, [&limits](RequestParser& parser, State s, std::string_view buf) {
+    if (s == State::kComplete) {
+      check(parser.consumed() > 0 && parser.consumed() <= buf.size());
+      // maxArgs bounds "*<n>"; an inline command's words are bounded by its line's length.
+      check(!parser.args().empty() && parser.args().size() <= std::max(limits.maxArgs, limits.maxInlineBytes));
+      for (std::string_view a : parser.args()) {
+        check(a.size() <= limits.maxBulkBytes || a.size() <= limits.maxInlineBytes);
       }
-      if (s == State::kError) {
-        check(!parser.error().empty() && parser.error().substr(0, 20) == "ERR Protocol error: ");
-        out.error = std::string(parser.error());
-        check(parser.parse(buf) == State::kError);  // stays failed
-        return out;
-      }
+    } else if (s == State::kError) {
+      check(!parser.error().empty() && parser.error().substr(0, 20) == "ERR Protocol error: ");
+      check(parser.parse(buf) == State::kError);  // stays failed
+    } else {
       check(parser.needed() == 0 || parser.needed() > buf.size());
-      break;
     }
-  }
-  return out;
+  });
 }
 
 void roundTrip(const std::vector<std::string>& cmd) {
