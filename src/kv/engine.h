@@ -44,7 +44,7 @@ enum class Durability { kNone, kBatch, kSync };
 
 struct Options {
   std::string dir;                         // created if missing
-  unsigned shards = 0;                     // a power of two; 0: 16 per hardware thread, at least 16
+  unsigned shards = 0;                     // a power of two; 0: 4 per hardware thread, at least 8
   Durability durability = Durability::kBatch;
   uint32_t batchIntervalMs = 10;           // kBatch: group-commit period (also kNone's write-out period)
   uint64_t cacheBytes = 256ULL << 20;      // RAM for cached values, all shards together: a hard limit

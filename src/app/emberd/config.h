@@ -69,7 +69,7 @@ struct Config {
   uint64_t kvSegmentBytes = 64ULL << 20;
   uint32_t kvMaxValueBytes = 64 * 1024;
   uint32_t kvMaxKeyBytes = 1024;
-  unsigned kvShards = 0;                  // 0 = 16 per core
+  unsigned kvShards = 0;                  // 0 = 4 per core, at least 8
   bool kvAllowFlush = true;
   std::string kvDir;                      // empty = <data_dir>/kv
   uint32_t kvMaxClients = 10'000;
