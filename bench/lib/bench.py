@@ -461,6 +461,14 @@ reaches the disk, so its writes are not durable at all) and *on disk* (`--locati
 makes every acknowledged write durable, data and metadata, so the on-disk Azurite is the fairer
 anchor for the write rows and the in-memory one is the bound a server without durability reaches.
 *Blob GET vs S3 GET* compares `emberd`'s two adapters on one object: target **Blob ≥ 0.9× S3**.
+The *KV* rows run redis-benchmark with the same flags against `emberd`'s Redis-protocol endpoint and
+against a `redis-server` started by the bench without persistence (`--save '' --appendonly no`): SET
+and GET of 100 B, 4 KiB and 64 KiB values, without (`-P 1`) and with (`-P 16`) pipelining, 50
+connections; targets **≥ 1.0× redis-server** with `emberd` in `durability = "none"` and **≥ 0.8×**
+in `"batch"` (group commit every 10 ms). Note that even in `none` mode `emberd` writes every value to
+its log on disk (values live on disk, RAM is a cache), while this redis-server keeps everything in RAM
+only; in `batch` mode `emberd` also fdatasyncs every shard's log every 10 ms. The *mixed 90/10* rows
+(Ember only, bench/lib/kvload.c) read and write 4 KiB values over a data set about 3× the RAM cache.
 For memory rows the ratio is a bound, lower is better: *RSS during 64 concurrent uploads* is divided
 by the bytes those uploads carry in total (an `emberd` that buffered whole bodies would approach 1.0;
 a streaming one stays near 0 and its RSS does not grow with object size); *RSS during LIST* is
@@ -500,7 +508,8 @@ cores, so those rows measure the machine as much as the servers.
 ## Exact commands
 
 `$EMBER`, `$NGINX` are `127.0.0.1:<port>` of the S3 endpoint and nginx started by bench/run.sh,
-`$EBLOB` and `$AZURITE` that of `emberd`'s Blob endpoint and of an Azurite, `$SCRATCH` its scratch
+`$EBLOB` and `$AZURITE` that of `emberd`'s Blob endpoint and of an Azurite, `$EKV` and `$REDIS` the
+ports of `emberd`'s KV endpoint and of the redis-server, `$SCRATCH` its scratch
 directory (on the filesystem named above); `<presigned ...>` stands for a SigV4 presigned URL (query
 auth, `UNSIGNED-PAYLOAD`, signed with the bench user's key by bench/lib/s3sign.py, cross-checked
 against botocore at the start of each run); `<SAS>` for the query string of a container SAS
