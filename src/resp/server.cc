@@ -203,9 +203,13 @@ asio::awaitable<void> KvServer::Impl::serve(std::shared_ptr<Impl> self, std::sha
         begin = 0;
       }
       if (end == in.size()) {
-        // One command larger than the buffer: grow toward what the parser says it needs. The parser
-        // refuses commands over maxCommandBytes, so this stays bounded.
-        size_t want = std::max(in.size() * 2, parser.needed() + kReadChunk);
+        // One command larger than the buffer: double it, so memory follows the bytes that actually
+        // arrived (a client announcing a huge bulk and sending nothing gets no allocation), up to
+        // what the parser says the command needs; the parser refuses commands over maxCommandBytes.
+        size_t want = in.size() * 2;
+        if (parser.needed() > in.size()) {
+          want = std::min(want, parser.needed() + kReadChunk);
+        }
         in.resize(std::min(want, maxBuffer));
         if (end == in.size()) {
           writer.error("ERR Protocol error: command exceeds the query buffer limit");

@@ -13,6 +13,7 @@ import sys
 
 sys.dont_write_bytecode = True
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import harness  # noqa: E402
 import kvutil  # noqa: E402
 from kvutil import ALICE, READER, Reply  # noqa: E402
 
@@ -333,6 +334,28 @@ class ServerTest(kvutil.KvTestCase):
         self.assertEqual(self.r.config_get("no-such-parameter"), {})
         self.assertIn("maxmemory", self.r.config_get("maxmem*"))
         self.assertErrLike(("CONFIG", "GET"), "ERR wrong number of arguments for 'config|get' command")
+
+
+    @kvutil.emberd_only("Prometheus metrics are emberd's admin endpoint")
+    def test_prometheus_metrics(self):
+        """The KV figures are on emberd's admin /metrics, and move with the commands."""
+        self.r.flushall()
+        m0 = self.srv.metrics()
+        for i in range(20):
+            self.r.set(self.k(f"m{i}"), "v" * 100)
+        self.r.get(self.k("m0"))
+        self.r.get(self.k("absent"))
+        m1 = self.srv.metrics()
+        ms = harness.metric_sum
+        self.assertEqual(ms(m1, "ember_kv_keys"), 20)
+        self.assertGreaterEqual(ms(m1, "ember_kv_commands_total") - ms(m0, "ember_kv_commands_total"), 22)
+        self.assertEqual(ms(m1, "ember_kv_keyspace_hits_total") - ms(m0, "ember_kv_keyspace_hits_total"), 1)
+        self.assertEqual(ms(m1, "ember_kv_keyspace_misses_total") - ms(m0, "ember_kv_keyspace_misses_total"), 1)
+        self.assertGreater(ms(m1, "ember_kv_disk_bytes"), 0)
+        self.assertGreaterEqual(ms(m1, "ember_kv_connected_clients"), 1)
+        for name in ("ember_kv_fsyncs_total", "ember_kv_cache_hits_total", "ember_kv_compactions_total",
+                     "ember_kv_expired_keys_total", "ember_kv_index_bytes", "ember_kv_cache_bytes"):
+            self.assertIn(name, {n for (n, _l) in m1}, name)
 
 
 class AuthTest(kvutil.KvTestCase):

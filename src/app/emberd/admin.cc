@@ -4,8 +4,8 @@
 
 namespace ember::app {
 
-http::Handler adminHandler(std::function<Status()> healthy) {
-  return [healthy](http::Request& req, http::RequestBody&,
+http::Handler adminHandler(std::function<Status()> healthy, std::function<void()> beforeMetrics) {
+  return [healthy, beforeMetrics](http::Request& req, http::RequestBody&,
                    http::ResponseWriter& out) -> asio::awaitable<void> {
     http::Response r;
     std::string body;
@@ -14,6 +14,9 @@ http::Handler adminHandler(std::function<Status()> healthy) {
       body = "method not allowed\n";
     } else if (req.path == "/metrics") {
       r.headers.add("Content-Type", "text/plain; version=0.0.4");
+      if (beforeMetrics) {
+        beforeMetrics();
+      }
       body = metrics::Registry::global().render();
     } else if (req.path == "/healthz") {
       Status s = healthy();

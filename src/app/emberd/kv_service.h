@@ -21,6 +21,9 @@ class KvService {
   size_t activeConnections() const;
   // Stops accepting and closes connections; the destructor then joins and closes the engine.
   void stop(std::chrono::milliseconds grace);
+  // Copies the engine's and the listener's figures into the process's metrics registry (ember_kv_*);
+  // the admin endpoint calls it before rendering /metrics. Thread-safe.
+  void publishMetrics();
 
  private:
   struct Impl;

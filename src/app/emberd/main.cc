@@ -167,6 +167,7 @@ int run(app::Config cfg) {
   bho.name = "blob";
   http::Server blobServer(ioc, bho, blobApi.handler());
 
+  std::unique_ptr<app::KvService> kv;  // started below, before the admin endpoint
   http::ServerOptions ao;
   ao.address = cfg.adminAddress;
   ao.port = cfg.adminPort;
@@ -175,6 +176,10 @@ int run(app::Config cfg) {
   http::Server admin(ioc, ao, app::adminHandler([storePtr]() -> Status {
     auto cap = storePtr->capacity();
     return cap ? Status::ok() : cap.error();
+  }, [&kv]() {
+    if (kv) {
+      kv->publishMetrics();
+    }
   }));
 
   if (Status s = s3server.start(); !s) {
@@ -203,11 +208,6 @@ int run(app::Config cfg) {
                                              std::filesystem::perms::owner_write);
     }
   }
-  if (Status s = admin.start(); !s) {
-    spdlog::critical("cannot listen for admin on {}:{}: {}", ao.address, ao.port, s.toString());
-    return 1;
-  }
-  std::unique_ptr<app::KvService> kv;
   if (cfg.kvEnabled) {
     auto started = app::KvService::start(cfg);
     if (!started) {
@@ -221,6 +221,10 @@ int run(app::Config cfg) {
     kv = std::move(*started);
     spdlog::info("KV endpoint redis://{}:{} ({} durability)", cfg.kvAddress, kv->port(),
                  cfg.kvDurability);
+  }
+  if (Status s = admin.start(); !s) {
+    spdlog::critical("cannot listen for admin on {}:{}: {}", ao.address, ao.port, s.toString());
+    return 1;
   }
   spdlog::info("emberd {} listening: S3 http://{}:{}  admin http://{}:{}/metrics  data {}",
                "0.1.0", ho.address, s3server.port(), ao.address, admin.port(), cfg.dataDir);
