@@ -122,6 +122,12 @@ class Shard {
   // Writes every appended record out (and fdatasyncs when `sync`); the caller's marks so far are then
   // written (durable). One writer at a time; others wait for it.
   Status writeOut(bool sync);
+  // Back-pressure for a writer whose update left the tail over tailBufferBytes: writes the tail out, unless
+  // a write-out (a flusher's or compaction's, whose fdatasync may take long) is already in progress and the
+  // tail is still under the hard cap (8 x tailBufferBytes, at most 256 MiB over all shards): that write-out,
+  // the next writer or the flusher's next tick takes it. So a writer does not wait for someone else's
+  // fdatasync, and the tail's RAM stays bounded.
+  Status writeOutForWriter();
   uint64_t durableSeq() const { return durableSeq_.load(std::memory_order_acquire); }
   bool needsWriteOut(bool sync);
 

@@ -143,6 +143,19 @@ Status Shard::syncDir() {
   return Status::ok();
 }
 
+Status Shard::writeOutForWriter() {
+  {
+    std::lock_guard lk(mu);
+    const uint64_t soft = shared_->opt.tailBufferBytes;
+    const uint64_t shards = std::max<uint64_t>(1, shared_->opt.shards);
+    const uint64_t hard = std::max<uint64_t>(2 * soft, std::min<uint64_t>(8 * soft, (256ULL << 20) / shards));
+    if (tailBytes_ <= soft || (flushing_ && tailBytes_ < hard)) {
+      return Status::ok();
+    }
+  }
+  return writeOut(false);
+}
+
 Status Shard::writeOut(bool sync) {
   std::unique_lock lk(mu);
   flushCv_.wait(lk, [&] { return !flushing_; });

@@ -337,7 +337,7 @@ Status EngineImpl::update(std::span<const std::string_view> keys, const std::fun
   // A tail that outgrew its bound is written out by this thread (back-pressure on heavy writers). A
   // failure is sticky in the shard and refuses later writes until a write-out succeeds.
   for (Shard* sh : s.flush) {
-    sh->writeOut(false).ignoreError();
+    sh->writeOutForWriter().ignoreError();
   }
   return Status::ok();
 }
