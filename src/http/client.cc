@@ -7,6 +7,7 @@
 #include <openssl/ssl.h>
 #include <openssl/x509v3.h>
 
+#include <algorithm>
 #include <limits>
 #include <type_traits>
 
@@ -122,9 +123,13 @@ Status validateHeaders(const Headers& headers) {
 }
 
 std::string requestHead(const std::string& method, const Url& url, const Headers& headers,
-                        const std::string& userAgent) {
+                        const std::string& userAgent,
+                        std::optional<uint64_t> contentLength = std::nullopt) {
   std::string h = method + " " + url.target() + " HTTP/1.1\r\nHost: " + url.authority() +
                   "\r\nConnection: close\r\n";
+  if (contentLength) {
+    h += "Content-Length: " + std::to_string(*contentLength) + "\r\n";
+  }
   if (!userAgent.empty() && !headers.has("user-agent")) {
     h += "User-Agent: " + userAgent + "\r\n";
   }
@@ -199,7 +204,8 @@ class Response final : public ClientResponse, private ByteSource {
   // response head (skipping 1xx interim responses).
   asio::awaitable<Status> exchange(const Url& url, const FetchRequest& req,
                                    const std::vector<tcp::endpoint>& endpoints,
-                                   const std::string& head, Clock::time_point connectDeadline) {
+                                   const std::string& head, Clock::time_point connectDeadline,
+                                   const OutboundBody* body = nullptr) {
     url_ = url;
     auto& lowest = beast::get_lowest_layer(stream_);
     lowest.expires_at(connectDeadline);
@@ -237,13 +243,22 @@ class Response final : public ClientResponse, private ByteSource {
     if (wec) {
       co_return ioStatus(wec, "send request to", url);
     }
+    // A server may answer before it has read the whole body (401, 403, 413) and close: when
+    // sending the body fails on the socket, the answer is still read if there is one.
+    Status bodyStatus;
+    if (body != nullptr) {
+      bodyStatus = co_await writeBody(*body, url);
+      if (!bodyStatus.isOk() && !bodySocketFailed_) {
+        co_return bodyStatus;  // the source failed: nothing to wait for
+      }
+    }
     for (int interim = 0;; ++interim) {
       prepareParser(parser_, req);
       lowest.expires_after(readTimeout_);
       auto [rec, rn] = co_await bhttp::async_read_header(stream_, buffer_, *parser_, kUse);
       (void)rn;
       if (rec) {
-        co_return ioStatus(rec, "read response from", url);
+        co_return bodyStatus.isOk() ? ioStatus(rec, "read response from", url) : bodyStatus;
       }
       const int st = parser_->get().result_int();
       if (st >= 200 || st == 101 || interim >= kMaxInterimResponses) {
@@ -263,6 +278,43 @@ class Response final : public ClientResponse, private ByteSource {
   }
 
  private:
+  // Writes the request body: the in-memory data, or exactly body.size bytes of the source, in
+  // bounded pieces (each write under the read deadline).
+  asio::awaitable<Status> writeBody(const OutboundBody& body, const Url& url) {
+    auto& lowest = beast::get_lowest_layer(stream_);
+    if (body.source == nullptr) {
+      if (body.data.empty()) {
+        co_return Status::ok();
+      }
+      lowest.expires_after(readTimeout_);
+      auto [ec, n] = co_await asio::async_write(stream_, asio::buffer(body.data), kUse);
+      (void)n;
+      bodySocketFailed_ = static_cast<bool>(ec);
+      co_return ec ? ioStatus(ec, "send request body to", url) : Status::ok();
+    }
+    std::vector<char> chunk(std::min<uint64_t>(kReadBufferBytes, std::max<uint64_t>(body.size, 1)));
+    uint64_t left = body.size;
+    while (left > 0) {
+      const size_t want = static_cast<size_t>(std::min<uint64_t>(left, chunk.size()));
+      auto got = co_await body.source->read(std::span<char>(chunk.data(), want));
+      EMBER_CO_TRY(got);
+      if (*got == 0) {
+        co_return makeError(Code::kIncompleteBody,
+                            fmt::format("the request body for {} ended {} bytes early",
+                                        url.authority(), left));
+      }
+      lowest.expires_after(readTimeout_);
+      auto [ec, n] = co_await asio::async_write(stream_, asio::buffer(chunk.data(), *got), kUse);
+      (void)n;
+      if (ec) {
+        bodySocketFailed_ = true;
+        co_return ioStatus(ec, "send request body to", url);
+      }
+      left -= *got;
+    }
+    co_return Status::ok();
+  }
+
   Status bodyError(const ErrorCode& ec) const {
     if (ec == beast::error::timeout) {
       return makeError(Code::kTimeout, "reading the response body from " + url_.authority() +
@@ -287,6 +339,7 @@ class Response final : public ClientResponse, private ByteSource {
   std::optional<Parser> parser_;
   std::chrono::milliseconds readTimeout_;
   bool done_ = false;
+  bool bodySocketFailed_ = false;  // writing the request body failed on the socket
   Status failed_;
 };
 
@@ -336,10 +389,9 @@ asio::awaitable<Result<std::vector<tcp::endpoint>>> resolve(asio::any_io_executo
   co_return out;
 }
 
-asio::awaitable<Result<std::unique_ptr<ClientResponse>>> fetchOnce(asio::any_io_executor ex,
-                                                                   const Url& url,
-                                                                   const FetchRequest& req,
-                                                                   const Headers& headers) {
+asio::awaitable<Result<std::unique_ptr<ClientResponse>>> fetchOnce(
+    asio::any_io_executor ex, const Url& url, const FetchRequest& req, const Headers& headers,
+    const OutboundBody* body = nullptr) {
   bool allowRestricted = req.allowRestrictedAddresses;
   if (req.allowList != nullptr) {
     HostAllowList::Match m = req.allowList->match(url);
@@ -352,7 +404,12 @@ asio::awaitable<Result<std::unique_ptr<ClientResponse>>> fetchOnce(asio::any_io_
   const Clock::time_point deadline = Clock::now() + req.connectTimeout;
   auto endpoints = co_await resolve(ex, url, deadline, allowRestricted);
   EMBER_CO_TRY(endpoints);
-  const std::string head = requestHead(req.method, url, headers, req.userAgent);
+  std::optional<uint64_t> contentLength;
+  if (body != nullptr &&
+      (req.method == "PUT" || req.method == "POST" || body->length() > 0)) {
+    contentLength = body->length();
+  }
+  const std::string head = requestHead(req.method, url, headers, req.userAgent, contentLength);
   if (url.https()) {
     std::shared_ptr<TlsContext> tls = req.tls ? req.tls : defaultTls();
     if (!tls) {
@@ -360,12 +417,12 @@ asio::awaitable<Result<std::unique_ptr<ClientResponse>>> fetchOnce(asio::any_io_
                                             "to load)");
     }
     auto r = std::make_unique<Response<TlsStream>>(req.readTimeout, tls, ex, tls->impl().ctx);
-    Status s = co_await r->exchange(url, req, *endpoints, head, deadline);
+    Status s = co_await r->exchange(url, req, *endpoints, head, deadline, body);
     EMBER_CO_TRY(s);
     co_return std::unique_ptr<ClientResponse>(std::move(r));
   }
   auto r = std::make_unique<Response<TcpStream>>(req.readTimeout, nullptr, ex);
-  Status s = co_await r->exchange(url, req, *endpoints, head, deadline);
+  Status s = co_await r->exchange(url, req, *endpoints, head, deadline, body);
   EMBER_CO_TRY(s);
   co_return std::unique_ptr<ClientResponse>(std::move(r));
 }
@@ -375,6 +432,20 @@ bool isRedirect(int status) {
 }
 
 }  // namespace
+
+asio::awaitable<Result<std::unique_ptr<ClientResponse>>> send(asio::any_io_executor executor,
+                                                              FetchRequest request,
+                                                              OutboundBody body) {
+  const std::string& m = request.method;
+  if (m != "GET" && m != "HEAD" && m != "PUT" && m != "POST" && m != "DELETE") {
+    co_return unexpected(Code::kInvalidArgument,
+                         "send supports GET, HEAD, PUT, POST and DELETE only");
+  }
+  EMBER_CO_TRY(validateHeaders(request.headers));
+  auto url = parseUrl(request.url);
+  EMBER_CO_TRY(url);
+  co_return co_await fetchOnce(executor, *url, request, request.headers, &body);
+}
 
 asio::awaitable<Result<std::unique_ptr<ClientResponse>>> fetch(asio::any_io_executor executor,
                                                                FetchRequest request) {

@@ -1,8 +1,9 @@
 #pragma once
-// The outbound HTTP/1.1 client: one GET or HEAD per connection, over TCP or TLS, with the response
-// body streamed through a ByteSource (never held whole in memory). Used to fetch remote copy
-// sources (Blob Copy Blob / Put Blob From URL / Put Block From URL); built to be safe to point at
-// URLs chosen by clients (SSRF):
+// The outbound HTTP/1.1 client: one request per connection, over TCP or TLS, with the response
+// body streamed through a ByteSource (never held whole in memory). fetch() (GET or HEAD) fetches
+// remote copy sources (Blob Copy Blob / Put Blob From URL / Put Block From URL); send() adds PUT,
+// POST and DELETE with a request body for the cold-store connectors (src/cold). Built to be safe
+// to point at URLs chosen by clients (SSRF):
 //   - only http:// and https:// URLs without user info are accepted (parseUrl);
 //   - a HostAllowList decides which hosts may be contacted at all, and the addresses a name
 //     resolves to are checked before connecting (loopback, link-local, unspecified and multicast
@@ -198,5 +199,27 @@ class ClientResponse {
 //                      verification failure, malformed response, too many redirects
 asio::awaitable<Result<std::unique_ptr<ClientResponse>>> fetch(asio::any_io_executor executor,
                                                                FetchRequest request);
+
+// --- requests with a body (cold-store connectors) ---
+
+// The body of send(): nothing, an in-memory string, or `size` bytes pulled from a ByteSource.
+// The source must yield exactly `size` bytes (fewer fail the send with kIncompleteBody; more are
+// not read) and must outlive the send() call.
+struct OutboundBody {
+  std::string data;              // used when source is null
+  ByteSource* source = nullptr;
+  uint64_t size = 0;             // the source's length (ignored when source is null)
+
+  uint64_t length() const { return source != nullptr ? size : data.size(); }
+};
+
+// Like fetch(), for any of GET, HEAD, PUT, POST and DELETE, with a request body sent after the
+// head with a Content-Length (always sent for PUT and POST, and for other methods when the body is
+// not empty). Redirects are never followed (a body cannot be replayed): request.maxRedirects is
+// ignored and a 3xx comes back as a response. Each body write has the read deadline. Errors: as
+// fetch(), plus kInvalidArgument for another method, and the source's own read errors.
+asio::awaitable<Result<std::unique_ptr<ClientResponse>>> send(asio::any_io_executor executor,
+                                                              FetchRequest request,
+                                                              OutboundBody body);
 
 }  // namespace ember::http
