@@ -362,6 +362,10 @@ void cmdReset(Context& ctx, std::span<const std::string_view>) {
   s.readOnly = false;
   s.authenticated = ctx.server.options->users.empty();
   s.noReply = false;
+  s.inMulti = false;  // RESET also discards a transaction being queued
+  s.multiFailed = false;
+  s.queued.clear();
+  s.queuedBytes = 0;
   ctx.out.simple("RESET");
 }
 

@@ -11,6 +11,7 @@
 #include <atomic>
 #include <chrono>
 #include <cstdint>
+#include <functional>
 #include <span>
 #include <string>
 #include <string_view>
@@ -40,6 +41,8 @@ struct KvServerOptions {
   Limits limits;
   std::string version = "7.0.0";    // redis_version reported by HELLO / INFO (what clients key features on)
 };
+
+struct Session;
 
 // Process-wide state the server commands report (INFO, CLIENT LIST): counters are atomics updated by every
 // connection.
@@ -75,6 +78,10 @@ struct ServerState {
   void* serverImpl = nullptr;
   // CLIENT KILL ID <n>: asks the server to close a connection; false if no such client.
   bool (*killClient)(const ServerState&, uint64_t id) = nullptr;
+  // EXEC: runs fn while no other connection runs a command on any event loop (the caller's own loop
+  // included), so the queued commands execute as one isolated unit. Null (no server: unit tests): fn runs
+  // directly.
+  void (*runExclusive)(const ServerState&, const Session& caller, const std::function<void()>& fn) = nullptr;
 };
 
 // Per-connection state.
@@ -99,6 +106,13 @@ struct Session {
   uint64_t commands = 0;
   uint64_t hits = 0;
   uint64_t misses = 0;
+  // MULTI / EXEC (cmd_multi.cc): the commands queued since MULTI, as owned copies of their arguments, and
+  // whether one was refused while queueing (EXEC then answers EXECABORT and runs nothing).
+  bool inMulti = false;
+  bool multiFailed = false;
+  std::vector<std::vector<std::string>> queued;
+  size_t queuedBytes = 0;
+  unsigned loop = 0;                // the event loop serving this connection (server.cc)
 };
 
 struct Context {
@@ -146,6 +160,14 @@ std::span<const CommandSpec> allCommands();
 //   -NOPERM User u has no permissions to run the 'set' command
 void dispatch(Context& ctx, std::span<const std::string_view> args);
 
+// MULTI state for dispatch (cmd_multi.cc). While a connection is inside MULTI, dispatch calls
+// queueInMulti() for every command that passed the existence/arity/auth/permission checks: it queues it and
+// answers +QUEUED (true), or returns false for the commands that run at once (EXEC, DISCARD, MULTI, WATCH,
+// UNWATCH, QUIT, RESET). A command refused by those checks inside MULTI marks the transaction failed
+// (markMultiFailed), as Redis's flagTransaction does.
+bool queueInMulti(Context& ctx, const CommandSpec& spec, std::span<const std::string_view> args);
+void markMultiFailed(Context& ctx);
+
 // Shared reply helpers for handlers.
 inline constexpr std::string_view kSyntaxErr = "ERR syntax error";
 inline constexpr std::string_view kNotIntegerErr = "ERR value is not an integer or out of range";
@@ -186,6 +208,9 @@ EMBER_RESP_HANDLER(cmdClient); EMBER_RESP_HANDLER(cmdCommand); EMBER_RESP_HANDLE
 EMBER_RESP_HANDLER(cmdConfig); EMBER_RESP_HANDLER(cmdTime); EMBER_RESP_HANDLER(cmdCluster);
 EMBER_RESP_HANDLER(cmdSave); EMBER_RESP_HANDLER(cmdLastSave); EMBER_RESP_HANDLER(cmdReset);
 EMBER_RESP_HANDLER(cmdMemory);
+// transactions
+EMBER_RESP_HANDLER(cmdMulti); EMBER_RESP_HANDLER(cmdExec); EMBER_RESP_HANDLER(cmdDiscard);
+EMBER_RESP_HANDLER(cmdWatch); EMBER_RESP_HANDLER(cmdUnwatch);
 #undef EMBER_RESP_HANDLER
 
 }  // namespace ember::resp

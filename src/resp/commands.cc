@@ -232,6 +232,16 @@ constexpr std::array kCommands = {
         "Authenticates the connection.", cmdAuth),
     cmd("reset", 1, kNoAuth | kFast | kConnFlags, 0, 0, 0, "connection", "6.2.0", "Resets the connection.",
         cmdReset),
+    cmd("multi", 1, kFast | kConnFlags, 0, 0, 0, "transactions", "1.2.0",
+        "Starts a transaction.", cmdMulti),
+    cmd("exec", 1, kConnFlags, 0, 0, 0, "transactions", "1.2.0",
+        "Executes all commands in a transaction.", cmdExec),
+    cmd("discard", 1, kFast | kConnFlags, 0, 0, 0, "transactions", "2.0.0",
+        "Discards a transaction.", cmdDiscard),
+    cmd("watch", -2, kFast | kConnFlags, 1, -1, 1, "transactions", "2.2.0",
+        "Monitors changes to keys to determine the execution of a transaction (not supported).", cmdWatch),
+    cmd("unwatch", 1, kFast | kConnFlags, 0, 0, 0, "transactions", "2.2.0",
+        "Forgets about watched keys of a transaction.", cmdUnwatch),
     cmd("client", -2, 0, 0, 0, 0, "connection", "2.4.0", "A container for client connection commands.",
         cmdClient, kClientSubcommands),
     // server
@@ -374,10 +384,12 @@ void dispatch(Context& ctx, std::span<const std::string_view> args) {
   const CommandSpec* spec = findCommand(args[0]);
   if (spec == nullptr) {
     unknownCommand(ctx, args);
+    markMultiFailed(ctx);
     return;
   }
   if (!arityOk(spec->arity, args.size())) {
     wrongArity(ctx, spec->name);
+    markMultiFailed(ctx);
     return;
   }
   if (!spec->subcommands.empty() && args.size() >= 2) {
@@ -391,11 +403,13 @@ void dispatch(Context& ctx, std::span<const std::string_view> args) {
       }
       msg += " HELP.";
       replyError(ctx, std::move(msg));
+      markMultiFailed(ctx);
       return;
     }
     spec = sub;
     if (!arityOk(spec->arity, args.size())) {
       wrongArity(ctx, spec->name);
+      markMultiFailed(ctx);
       return;
     }
   }
@@ -403,6 +417,7 @@ void dispatch(Context& ctx, std::span<const std::string_view> args) {
   Session& session = ctx.session;
   if (!session.authenticated && (spec->flags & kNoAuth) == 0) {
     ctx.out.error("NOAUTH Authentication required.");
+    markMultiFailed(ctx);
     return;
   }
   if (session.readOnly && (spec->flags & (kWrite | kAdmin)) != 0) {
@@ -412,7 +427,11 @@ void dispatch(Context& ctx, std::span<const std::string_view> args) {
     msg += spec->name;
     msg += "' command";
     replyError(ctx, std::move(msg));
+    markMultiFailed(ctx);
     return;
+  }
+  if (session.inMulti && queueInMulti(ctx, *spec, args)) {
+    return;  // queued (+QUEUED): it runs at EXEC
   }
   session.lastCommand = spec->name;
   session.lastCommandUnixMs = coarseNowUnixMs();

@@ -62,6 +62,7 @@ struct KvServer::Impl {
     state.serverImpl = this;
     state.listClients = &Impl::listClients;
     state.killClient = &Impl::killClient;
+    state.runExclusive = &Impl::runExclusive;
     switch (engine.options().durability) {
       case kv::Durability::kNone: state.durabilityName = "none"; break;
       case kv::Durability::kBatch: state.durabilityName = "batch"; break;
@@ -75,6 +76,7 @@ struct KvServer::Impl {
     unsigned hw = std::max(1u, std::thread::hardware_concurrency());
     unsigned n = options.threads ? options.threads : std::max(1u, hw - 1);
     for (unsigned i = 0; i < n; ++i) {
+      loopMus.push_back(std::make_unique<std::mutex>());
       contexts.push_back(std::make_unique<asio::io_context>(1));
       guards.emplace_back(contexts.back()->get_executor());
     }
@@ -83,6 +85,7 @@ struct KvServer::Impl {
 
   static std::vector<ServerState::ClientView> listClients(const ServerState& st);
   static bool killClient(const ServerState& st, uint64_t id);
+  static void runExclusive(const ServerState& st, const Session& caller, const std::function<void()>& fn);
   static asio::awaitable<void> acceptLoop(std::shared_ptr<Impl> self);
   static asio::awaitable<void> serve(std::shared_ptr<Impl> self, std::shared_ptr<Conn> c);
 
@@ -90,6 +93,11 @@ struct KvServer::Impl {
   kv::Engine& engine;
   ServerState state;
   std::vector<std::unique_ptr<asio::io_context>> contexts;
+  // One per loop, held by that loop's thread while it runs a batch of commands (released around every
+  // co_await); EXEC takes all of them, in index order under execMu, to run a transaction in isolation.
+  // Uncontended unless an EXEC runs: a thread-private lock/unlock per batch.
+  std::vector<std::unique_ptr<std::mutex>> loopMus;
+  std::mutex execMu;
   std::vector<asio::executor_work_guard<asio::io_context::executor_type>> guards;
   std::vector<std::thread> threads;
   std::optional<tcp::acceptor> acceptor;  // on contexts[0]
@@ -144,6 +152,24 @@ bool KvServer::Impl::killClient(const ServerState& st, uint64_t id) {
   return true;
 }
 
+void KvServer::Impl::runExclusive(const ServerState& st, const Session& caller,
+                                  const std::function<void()>& fn) {
+  auto* self = static_cast<Impl*>(st.serverImpl);
+  std::mutex& own = *self->loopMus[caller.loop];
+  own.unlock();  // held by the caller's batch; re-taken below in order with the others
+  {
+    std::lock_guard exec(self->execMu);
+    for (auto& m : self->loopMus) {
+      m->lock();
+    }
+    fn();
+    for (auto it = self->loopMus.rbegin(); it != self->loopMus.rend(); ++it) {
+      (*it)->unlock();
+    }
+  }
+  own.lock();
+}
+
 namespace {
 
 // Resumes the calling coroutine on its own executor once the engine reports `ws` durable.
@@ -174,6 +200,7 @@ asio::awaitable<void> KvServer::Impl::serve(std::shared_ptr<Impl> self, std::sha
   kv::WriteSet writes;
   Context ctx{st, self->engine, session, writer, writes};
   bool open = true;
+  std::unique_lock loopLock(*self->loopMus[session.loop], std::defer_lock);
 
   // Writes the pending replies, after the writes they acknowledge are durable (kSync).
   auto flush = [&]() -> asio::awaitable<bool> {
@@ -231,6 +258,7 @@ asio::awaitable<void> KvServer::Impl::serve(std::shared_ptr<Impl> self, std::sha
     }
     end += n;
     st.netInputBytes.fetch_add(n, std::memory_order_relaxed);
+    loopLock.lock();  // released before every co_await below
 
     while (begin < end) {
       RequestParser::State ps = parser.parse(std::string_view(in.data() + begin, end - begin));
@@ -254,13 +282,16 @@ asio::awaitable<void> KvServer::Impl::serve(std::shared_ptr<Impl> self, std::sha
         break;
       }
       if (out.size() >= kFlushBytes) {
+        loopLock.unlock();
         bool flushed = co_await flush();
+        loopLock.lock();
         if (!flushed) {
           open = false;
           break;
         }
       }
     }
+    loopLock.unlock();
     bool flushed = co_await flush();
     if (!flushed) {
       break;
@@ -301,7 +332,8 @@ asio::awaitable<void> KvServer::Impl::serve(std::shared_ptr<Impl> self, std::sha
 asio::awaitable<void> KvServer::Impl::acceptLoop(std::shared_ptr<Impl> self) {
   ServerState& st = self->state;
   for (;;) {
-    asio::io_context& target = *self->contexts[self->nextContext];
+    size_t targetIndex = self->nextContext;
+    asio::io_context& target = *self->contexts[targetIndex];
     self->nextContext = (self->nextContext + 1) % self->contexts.size();
     auto [ec, socket] = co_await self->acceptor->async_accept(target, kUse);
     if (self->stopping.load(std::memory_order_acquire) || !self->acceptor->is_open()) {
@@ -326,6 +358,7 @@ asio::awaitable<void> KvServer::Impl::acceptLoop(std::shared_ptr<Impl> self) {
     }
     auto c = std::make_shared<Conn>(std::move(socket));
     Session& s = c->session;
+    s.loop = static_cast<unsigned>(targetIndex);
     s.id = st.nextClientId.fetch_add(1, std::memory_order_relaxed);
     s.authenticated = self->options.users.empty();
     s.createdUnixMs = nowUnixMs();

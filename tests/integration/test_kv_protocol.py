@@ -10,6 +10,7 @@ Run: EMBER_BIN=build/src/app/emberd/emberd /usr/bin/python3 tests/integration/te
 
 import os
 import sys
+import threading
 
 sys.dont_write_bytecode = True
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
@@ -356,6 +357,96 @@ class ServerTest(kvutil.KvTestCase):
         for name in ("ember_kv_fsyncs_total", "ember_kv_cache_hits_total", "ember_kv_compactions_total",
                      "ember_kv_expired_keys_total", "ember_kv_index_bytes", "ember_kv_cache_bytes"):
             self.assertIn(name, {n for (n, _l) in m1}, name)
+
+
+class TransactionTest(kvutil.KvTestCase):
+    """MULTI / EXEC / DISCARD as Redis runs them (redis-py's pipeline() uses them by default). A server of its
+    own with three event loops, so that EXEC's isolation is tested across loops (the default is cores - 1)."""
+
+    @classmethod
+    def setUpClass(cls):
+        cls.srv = kvutil.make_target(kv_config="threads = 3").start()
+
+    @classmethod
+    def tearDownClass(cls):
+        kvutil.stop_checked(cls.srv)
+
+    def test_exec_runs_the_queue_and_answers_each_reply(self):
+        a = self.k("a")
+        with self.srv.raw() as c:
+            self.assertEqual(c.call("MULTI"), Reply("+", "OK"))
+            self.assertEqual(c.call("SET", a, "1"), Reply("+", "QUEUED"))
+            self.assertEqual(c.call("INCR", a), Reply("+", "QUEUED"))
+            self.assertEqual(c.call("GET", a), Reply("+", "QUEUED"))
+            r = c.call("EXEC")
+            self.assertEqual(r.t, "*")
+            self.assertEqual([x.py() for x in r.v], ["OK", 2, b"2"])
+            # a command failing at run time answers its error in the array; the others still ran
+            self.assertEqual(c.call("MULTI"), Reply("+", "OK"))
+            c.call("SET", a, "abc")
+            c.call("INCR", a)
+            c.call("GET", a)
+            r = c.call("EXEC")
+            self.assertEqual(r.v[0].py(), "OK")
+            self.assertTrue(r.v[1].is_error and r.v[1].v.startswith("ERR value is not an integer"), r.v[1])
+            self.assertEqual(r.v[2].py(), b"abc")
+            self.assertEqual(c.call("MULTI"), Reply("+", "OK"))
+            self.assertEqual(c.call("EXEC").v, [])
+
+    def test_errors_while_queueing_abort_the_transaction(self):
+        b = self.k("b")
+        with self.srv.raw() as c:
+            c.call("MULTI")
+            c.call("SET", b, "1")
+            self.assertTrue(c.call("NOSUCHCOMMAND", "x").is_error)
+            self.assertTrue(c.call("GET").is_error)  # wrong arity
+            r = c.call("EXEC")
+            self.assertTrue(r.is_error and r.v.startswith("EXECABORT"), r)
+            self.assertEqual(c.call("EXISTS", b).py(), 0, "nothing of an aborted transaction runs")
+            self.assertEqual(c.call("EXEC").v, "ERR EXEC without MULTI")
+            self.assertEqual(c.call("DISCARD").v, "ERR DISCARD without MULTI")
+            c.call("MULTI")
+            self.assertEqual(c.call("MULTI").v, "ERR MULTI calls can not be nested")
+            c.call("SET", b, "1")
+            self.assertEqual(c.call("DISCARD"), Reply("+", "OK"))
+            self.assertEqual(c.call("EXISTS", b).py(), 0)
+            c.call("MULTI")
+            self.assertEqual(c.call("WATCH", b).v, "ERR WATCH inside MULTI is not allowed")
+            c.call("DISCARD")
+
+    def test_pipelines_are_isolated_from_other_clients(self):
+        """redis-py's default pipeline is MULTI/EXEC: two INCRs in one must be consecutive even while other
+        connections (on every event loop) INCR the same key."""
+        ctr = self.k("ctr")
+        self.r.set(ctr, 0)
+        errors = []
+
+        def work():
+            c = self.srv.client(decode=False)
+            try:
+                for _ in range(300):
+                    p = c.pipeline()
+                    p.incr(ctr)
+                    p.incr(ctr)
+                    x, y = p.execute()
+                    if y != x + 1:
+                        errors.append((x, y))
+            except Exception as e:  # reported below
+                errors.append(repr(e))
+
+        threads = [threading.Thread(target=work) for _ in range(4)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join(120)
+        self.assertEqual(errors, [])
+        self.assertEqual(int(self.r.get(ctr)), 4 * 300 * 2)
+
+    @kvutil.emberd_only("redis-server supports WATCH")
+    def test_watch_is_refused_clearly(self):
+        r = self.call("WATCH", self.k("w"))
+        self.assertTrue(r.is_error and "not supported" in r.v, r)
+        self.assertEqual(self.call("UNWATCH"), Reply("+", "OK"))
 
 
 class AuthTest(kvutil.KvTestCase):
