@@ -368,10 +368,16 @@ asio::awaitable<void> KvServer::Impl::acceptLoop(std::shared_ptr<Impl> self) {
     c->view = ServerState::ClientView{s.id, s.addr, s.laddr, "", s.user, s.createdUnixMs,
                                       s.createdUnixMs, 2, ""};
     {
+      // Registered under the same lock stop() takes to set `stopping` and list the connections, so a
+      // connection is either seen (and closed) by stop() or never started.
       std::lock_guard lock(self->registryMu);
+      if (self->stopping.load(std::memory_order_acquire)) {
+        c->socket.close(ec);
+        break;
+      }
       self->registry.emplace(s.id, c);
+      self->active.fetch_add(1, std::memory_order_acq_rel);
     }
-    self->active.fetch_add(1, std::memory_order_acq_rel);
     st.connectedClients.fetch_add(1, std::memory_order_relaxed);
     asio::co_spawn(target, serve(self, c), [](std::exception_ptr e) {
       if (!e) {
@@ -444,8 +450,17 @@ ServerState& KvServer::state() { return impl_->state; }
 
 void KvServer::stop(std::chrono::milliseconds /*grace*/) {
   std::shared_ptr<Impl> impl = impl_;
-  if (impl->stopping.exchange(true)) {
-    return;
+  std::vector<std::shared_ptr<Conn>> conns;
+  {
+    std::lock_guard lock(impl->registryMu);  // see acceptLoop: no connection registers after this
+    if (impl->stopping.exchange(true)) {
+      return;
+    }
+    for (auto& [id, weak] : impl->registry) {
+      if (auto c = weak.lock()) {
+        conns.push_back(std::move(c));
+      }
+    }
   }
   if (impl->threads.empty()) {
     return;  // never started
@@ -456,15 +471,6 @@ void KvServer::stop(std::chrono::milliseconds /*grace*/) {
     ErrorCode ec;
     impl->acceptor->close(ec);
   });
-  std::vector<std::shared_ptr<Conn>> conns;
-  {
-    std::lock_guard lock(impl->registryMu);
-    for (auto& [id, weak] : impl->registry) {
-      if (auto c = weak.lock()) {
-        conns.push_back(std::move(c));
-      }
-    }
-  }
   for (auto& c : conns) {
     asio::post(c->socket.get_executor(), [c] {
       ErrorCode ec;
