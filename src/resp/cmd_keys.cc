@@ -188,12 +188,26 @@ void cmdPersist(Context& ctx, Args args) {
 
 // SCAN cursor [MATCH pattern] [COUNT count] [TYPE type]
 void cmdScan(Context& ctx, Args args) {
+  // The cursor is read as Redis's strtoul does: an optional sign ("-1" wraps to 2^64 - 1), decimal digits
+  // below 2^64, nothing else; an empty cursor is 0.
   uint64_t cursor = 0;
   {
-    auto r = std::from_chars(args[1].data(), args[1].data() + args[1].size(), cursor);
-    if (r.ec != std::errc() || r.ptr != args[1].data() + args[1].size() || args[1].empty()) {
+    std::string_view c = args[1];
+    bool negative = !c.empty() && c[0] == '-';
+    if (!c.empty() && (c[0] == '-' || c[0] == '+')) {
+      c.remove_prefix(1);
+      if (c.empty()) {
+        ctx.out.error("ERR invalid cursor");
+        return;
+      }
+    }
+    auto r = std::from_chars(c.data(), c.data() + c.size(), cursor);
+    if (!c.empty() && (r.ec != std::errc() || r.ptr != c.data() + c.size())) {
       ctx.out.error("ERR invalid cursor");
       return;
+    }
+    if (negative) {
+      cursor = 0 - cursor;
     }
   }
   std::string_view pattern;

@@ -3,6 +3,8 @@
 // that reads and writes, so it is atomic), and writes one reply. Replies and error texts follow Redis 7.
 
 #include <charconv>
+#include <cstring>
+#include <cstdio>
 #include <cmath>
 #include <limits>
 #include <string>
@@ -69,6 +71,44 @@ bool expiryKeyword(std::string_view a, ExpiryArg::Kind& kind) {
   return true;
 }
 
+// Collects SET's and GETEX's expiry options as Redis does: one option kind, which may repeat (the last value
+// wins; KEEPTTL and PERSIST may repeat too), and the number is checked only once every option has parsed, so a
+// syntax error anywhere wins over a bad number. `i` is moved past a consumed value. Returns false for an
+// option that is not an expiry option or conflicts with the one already seen (the caller answers syntax error).
+struct ExpiryParse {
+  ExpiryArg::Kind kind = ExpiryArg::kNone;
+  std::string_view text;
+
+  bool take(Args args, size_t& i, bool allowKeepTtl, bool allowPersist) {
+    std::string_view a = args[i];
+    ExpiryArg::Kind k;
+    if (allowKeepTtl && equalsIgnoreCase(a, "keepttl")) {
+      k = ExpiryArg::kKeepTtl;
+    } else if (allowPersist && equalsIgnoreCase(a, "persist")) {
+      k = ExpiryArg::kPersist;
+    } else if (!expiryKeyword(a, k) || i + 1 >= args.size()) {
+      return false;
+    }
+    if (kind != ExpiryArg::kNone && kind != k) {
+      return false;
+    }
+    kind = k;
+    if (k != ExpiryArg::kKeepTtl && k != ExpiryArg::kPersist) {
+      text = args[++i];
+    }
+    return true;
+  }
+
+  // Fills `out`; false after writing the error for a bad number.
+  bool finish(Context& ctx, std::string_view cmd, ExpiryArg& out) const {
+    if (kind == ExpiryArg::kNone || kind == ExpiryArg::kKeepTtl || kind == ExpiryArg::kPersist) {
+      out.kind = kind;
+      return true;
+    }
+    return expiryValue(ctx, cmd, kind, text, out);
+  }
+};
+
 // The reply of the commands that return a key's previous value (GETDEL, GETEX, GETSET, SET ... GET).
 void replyOld(Context& ctx, const Status& s, bool had, const std::string& old) {
   if (!s) {
@@ -80,10 +120,33 @@ void replyOld(Context& ctx, const Status& s, bool had, const std::string& old) {
   }
 }
 
+// Redis's ld2string(..., LD_STR_HUMAN): fixed notation with 17 decimals, then trailing zeros (and a trailing
+// dot) removed; "-0" becomes "0".
+std::string formatLongDouble(long double v) {
+  char buf[5 * 1024];  // Redis's MAX_LONG_DOUBLE_CHARS: enough for any finite long double in %Lf
+  int n = std::snprintf(buf, sizeof buf, "%.17Lf", v);
+  if (n <= 0 || static_cast<size_t>(n) >= sizeof buf) {
+    return formatDouble(static_cast<double>(v));
+  }
+  size_t len = static_cast<size_t>(n);
+  if (std::memchr(buf, '.', len) != nullptr) {
+    while (len > 0 && buf[len - 1] == '0') {
+      --len;
+    }
+    if (len > 0 && buf[len - 1] == '.') {
+      --len;
+    }
+  }
+  if (len == 2 && buf[0] == '-' && buf[1] == '0') {
+    return "0";
+  }
+  return std::string(buf, len);
+}
+
 // Strict integer value of a stored string, as Redis's getLongLongFromObject (at most 20 bytes).
 bool storedInt(const std::string& v, int64_t& out) { return v.size() <= 20 && parseInt(v, out); }
 
-void incrBy(Context& ctx, std::string_view key, int64_t delta, bool decr) {
+void incrBy(Context& ctx, std::string_view key, int64_t delta) {
   int64_t result = 0;
   const char* err = nullptr;
   auto fn = [&](kv::Txn& t) {
@@ -93,7 +156,7 @@ void incrBy(Context& ctx, std::string_view key, int64_t delta, bool decr) {
       return;
     }
     if (__builtin_add_overflow(cur, delta, &result)) {
-      err = decr ? "ERR decrement would overflow" : "ERR increment or decrement would overflow";
+      err = "ERR increment or decrement would overflow";  // Redis's text for INCR, DECR, INCRBY and DECRBY
       return;
     }
     char buf[24];
@@ -129,26 +192,23 @@ void cmdGet(Context& ctx, Args args) {
 void cmdSet(Context& ctx, Args args) {
   Cond cond = Cond::kNone;
   bool get = false;
-  ExpiryArg exp;
+  ExpiryParse parse;
   for (size_t i = 3; i < args.size(); ++i) {
     std::string_view a = args[i];
-    ExpiryArg::Kind kind;
     if (equalsIgnoreCase(a, "nx") && cond != Cond::kXx) {
       cond = Cond::kNx;
     } else if (equalsIgnoreCase(a, "xx") && cond != Cond::kNx) {
       cond = Cond::kXx;
     } else if (equalsIgnoreCase(a, "get")) {
       get = true;
-    } else if (equalsIgnoreCase(a, "keepttl") && exp.kind == ExpiryArg::kNone) {
-      exp.kind = ExpiryArg::kKeepTtl;
-    } else if (expiryKeyword(a, kind) && exp.kind == ExpiryArg::kNone && i + 1 < args.size()) {
-      if (!expiryValue(ctx, "set", kind, args[++i], exp)) {
-        return;
-      }
-    } else {
+    } else if (!parse.take(args, i, true, false)) {
       ctx.out.error(kSyntaxErr);
       return;
     }
+  }
+  ExpiryArg exp;
+  if (!parse.finish(ctx, "set", exp)) {
+    return;
   }
   std::string_view value = args[2];
   if (value.size() > ctx.engine.options().maxValueBytes) {
@@ -239,19 +299,16 @@ void cmdGetDel(Context& ctx, Args args) {
 
 // GETEX key [EX s | PX ms | EXAT ts | PXAT ms-ts | PERSIST]
 void cmdGetEx(Context& ctx, Args args) {
-  ExpiryArg exp;
+  ExpiryParse parse;
   for (size_t i = 2; i < args.size(); ++i) {
-    ExpiryArg::Kind kind;
-    if (equalsIgnoreCase(args[i], "persist") && exp.kind == ExpiryArg::kNone) {
-      exp.kind = ExpiryArg::kPersist;
-    } else if (expiryKeyword(args[i], kind) && exp.kind == ExpiryArg::kNone && i + 1 < args.size()) {
-      if (!expiryValue(ctx, "getex", kind, args[++i], exp)) {
-        return;
-      }
-    } else {
+    if (!parse.take(args, i, false, true)) {
       ctx.out.error(kSyntaxErr);
       return;
     }
+  }
+  ExpiryArg exp;
+  if (!parse.finish(ctx, "getex", exp)) {
+    return;
   }
   std::string old;
   bool had = false;
@@ -481,8 +538,8 @@ void cmdAppend(Context& ctx, Args args) {
   }
 }
 
-void cmdIncr(Context& ctx, Args args) { incrBy(ctx, args[1], 1, false); }
-void cmdDecr(Context& ctx, Args args) { incrBy(ctx, args[1], -1, false); }
+void cmdIncr(Context& ctx, Args args) { incrBy(ctx, args[1], 1); }
+void cmdDecr(Context& ctx, Args args) { incrBy(ctx, args[1], -1); }
 
 void cmdIncrBy(Context& ctx, Args args) {
   int64_t d = 0;
@@ -490,7 +547,7 @@ void cmdIncrBy(Context& ctx, Args args) {
     ctx.out.error(kNotIntegerErr);
     return;
   }
-  incrBy(ctx, args[1], d, false);
+  incrBy(ctx, args[1], d);
 }
 
 void cmdDecrBy(Context& ctx, Args args) {
@@ -503,29 +560,35 @@ void cmdDecrBy(Context& ctx, Args args) {
     ctx.out.error("ERR decrement would overflow");
     return;
   }
-  incrBy(ctx, args[1], -d, true);
+  incrBy(ctx, args[1], -d);
 }
 
+// INCRBYFLOAT computes in long double and prints the result as Redis does (%.17Lf, trailing zeros and a
+// trailing dot dropped, "-0" as "0"), so 0.1 + 0.2 reads back as "0.3" on both servers.
 void cmdIncrByFloat(Context& ctx, Args args) {
-  double incr = 0;
-  if (!parseDouble(args[2], incr)) {
+  long double incr = 0;
+  if (!parseLongDouble(args[2], incr)) {
     ctx.out.error(kNotFloatErr);
     return;
   }
   const char* err = nullptr;
   std::string text;
   auto fn = [&](kv::Txn& t) {
-    double cur = 0;
-    if (const std::string* v = t.value(0); v && !parseDouble(*v, cur)) {
+    long double cur = 0;
+    if (const std::string* v = t.value(0); v && !parseLongDouble(*v, cur)) {
       err = "ERR value is not a valid float";
       return;
     }
-    double r = cur + incr;
+    long double r = cur + incr;
     if (std::isnan(r) || std::isinf(r)) {
       err = "ERR increment would produce NaN or Infinity";
       return;
     }
-    text = formatDouble(r);
+    text = formatLongDouble(r);
+    if (text.size() > ctx.engine.options().maxValueBytes) {
+      err = "ERR increment would produce a value over [kv] max_value_bytes";
+      return;
+    }
     t.put(0, text, t.expireAt(0));
   };
   Status s = updateOne(ctx, args[1], fn);

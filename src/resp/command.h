@@ -180,6 +180,7 @@ void engineError(Context& ctx, const Status& s);
 // Strict integer parsing as Redis does (no spaces, no leading '+', fits int64).
 bool parseInt(std::string_view s, int64_t& out);
 bool parseDouble(std::string_view s, double& out);  // as Redis's strtold-based check: no spaces, no nan
+bool parseLongDouble(std::string_view s, long double& out);  // the same, in long double (INCRBYFLOAT)
 bool equalsIgnoreCase(std::string_view a, std::string_view b);
 int64_t nowUnixMs();
 

@@ -15,6 +15,7 @@
 #include <cstring>
 #include <limits>
 #include <string>
+#include <type_traits>
 
 #include "resp/command.h"
 
@@ -560,7 +561,11 @@ bool parseInt(std::string_view s, int64_t& out) {
 
 // As Redis's string2ld: strtod over the whole string; leading space, trailing bytes, NaN, and overflow (or
 // underflow to zero) are refused; "inf", "-inf", "1e3", "0x1p4", ".5" are accepted.
-bool parseDouble(std::string_view s, double& out) {
+namespace {
+
+// Redis's string2ld / strtod checks, for double and long double.
+template <typename T>
+bool parseFloating(std::string_view s, T& out) {
   constexpr size_t kMaxChars = 5 * 1024;  // Redis's MAX_LONG_DOUBLE_CHARS
   if (s.empty() || s.size() >= kMaxChars) {
     return false;
@@ -582,16 +587,27 @@ bool parseDouble(std::string_view s, double& out) {
   }
   char* end = nullptr;
   errno = 0;
-  double v = std::strtod(text, &end);
+  T v;
+  if constexpr (std::is_same_v<T, long double>) {
+    v = std::strtold(text, &end);
+  } else {
+    v = std::strtod(text, &end);
+  }
   if (end != text + s.size() || std::isnan(v)) {
     return false;  // trailing bytes (or an embedded NUL), or NaN
   }
-  if (errno == ERANGE && (std::isinf(v) || v == 0.0)) {
+  if (errno == ERANGE && (std::isinf(v) || v == 0)) {
     return false;
   }
   out = v;
   return true;
 }
+
+}  // namespace
+
+bool parseDouble(std::string_view s, double& out) { return parseFloating(s, out); }
+
+bool parseLongDouble(std::string_view s, long double& out) { return parseFloating(s, out); }
 
 bool equalsIgnoreCase(std::string_view a, std::string_view b) {
   if (a.size() != b.size()) {

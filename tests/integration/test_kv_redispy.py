@@ -100,6 +100,16 @@ class StringTest(kvutil.KvTestCase):
                      ("EX", "99999999999999999"), ("EX", "9223372036854775")):
             self.assertErrLike(("SET", k, "v") + args, "ERR invalid expire time in 'set' command")
         self.assertIsNone(self.r.get(k), "no failed SET may write")
+        # As Redis: the same expiry option may repeat (the last wins), and the number is checked only after
+        # every option parsed, so a later syntax error wins over a bad number.
+        self.assertErr(("SET", k, "v", "EX", "abc", "FOO"), SYNTAX, exact=True)
+        self.assertReply(("SET", k, "v", "EX", "abc", "EX", "100"), "+", "OK")
+        self.assertTrue(95 <= self.r.ttl(k) <= 100)
+        self.assertReply(("SET", k, "v", "PX", "5000", "PX", "200000"), "+", "OK")
+        self.assertTrue(195_000 <= self.r.pttl(k) <= 200_000)
+        self.assertReply(("SET", k, "w", "KEEPTTL", "KEEPTTL"), "+", "OK")
+        self.assertTrue(195_000 <= self.r.pttl(k) <= 200_000)
+        self.assertErrLike(("SET", k, "v", "EX", "100", "EX", "0"), "ERR invalid expire time in 'set' command")
 
     def test_set_get_option(self):
         k = self.k()
@@ -158,6 +168,11 @@ class StringTest(kvutil.KvTestCase):
         self.assertErrLike(("GETEX", k, "EX", "0"), "ERR invalid expire time in 'getex' command")
         self.assertErr(("GETEX", k, "EX", "x"), NOT_INT, exact=True)
         self.assertEqual(self.r.ttl(k), -1, "a failed GETEX must not change the TTL")
+        self.assertErr(("GETEX", k, "EX", "x", "FOO"), SYNTAX, exact=True)
+        self.assertReply(("GETEX", k, "EX", "x", "EX", "100"), "$", b"v")
+        self.assertTrue(95 <= self.r.ttl(k) <= 100)
+        self.assertReply(("GETEX", k, "PERSIST", "PERSIST"), "$", b"v")
+        self.assertEqual(self.r.ttl(k), -1)
 
     def test_mget_mset_msetnx(self):
         a, b, c = self.k("a"), self.k("b"), self.k("c")
@@ -262,6 +277,11 @@ class StringTest(kvutil.KvTestCase):
         self.assertEqual(self.r.get(k), "-9223372036854775808")
         self.r.set(k, "0")
         self.assertErrLike(("DECRBY", k, "-9223372036854775808"), "ERR decrement would overflow")
+        self.r.set(k, "-9223372036854775808")
+        self.assertErr(("DECRBY", k, "1"), "ERR increment or decrement would overflow", exact=True)
+        self.assertErr(("DECRBY", k, "9223372036854775807"), "ERR increment or decrement would overflow",
+                       exact=True)
+        self.r.set(k, "0")
         self.assertErr(("INCRBY", k, "1.5"), NOT_INT, exact=True)
         self.assertErr(("INCRBY", k, "x"), NOT_INT, exact=True)
         self.assertErr(("INCRBY", k), wrong_args("incrby"), exact=True)
@@ -284,6 +304,13 @@ class StringTest(kvutil.KvTestCase):
         self.assertErrLike(("INCRBYFLOAT", k, "abc"), "ERR value is not a valid float")
         self.assertErrLike(("INCRBYFLOAT", k, "inf"), "ERR increment would produce NaN or Infinity")
         self.assertEqual(self.r.get(k), "1")
+        # long double arithmetic and Redis's printing: 0.1 + 0.2 reads back as 0.3, big values in full
+        self.r.delete(k)
+        self.assertReply(("INCRBYFLOAT", k, "0.1"), "$", b"0.1")
+        self.assertReply(("INCRBYFLOAT", k, "0.2"), "$", b"0.3")
+        self.assertReply(("INCRBYFLOAT", k, "1e20"), "$", b"100000000000000000000")  # 0.3 is below its precision
+        self.r.set(k, "-0.0")
+        self.assertReply(("INCRBYFLOAT", k, "0"), "$", b"0")
 
     def test_type(self):
         k = self.k()
@@ -490,6 +517,14 @@ class KeyspaceTest(kvutil.KvTestCase):
         self.assertErr(("SCAN", "0", "COUNT", "0"), SYNTAX, exact=True)
         self.assertErr(("SCAN", "0", "FOO"), SYNTAX, exact=True)
         self.assertErr(("SCAN", "0", "COUNT", "x"), NOT_INT, exact=True)
+        # The cursor is read as Redis's strtoul: a sign is allowed ("-1" wraps), an empty cursor is 0.
+        for c in ("-", "+", " 1", "1 ", "0x1", "18446744073709551616"):
+            self.assertErrLike(("SCAN", c), "ERR invalid cursor")
+        for c in ("", "+0", "-0"):
+            cursor, keys = self.r.execute_command("SCAN", c, "COUNT", "2000")
+            self.assertEqual((int(cursor), set(keys)), (0, names), f"SCAN {c!r}")
+        cursor, _ = self.r.execute_command("SCAN", "-1")
+        self.assertIsInstance(int(cursor), int)
 
     def test_scan_complete_under_concurrent_writes(self):
         # Redis's guarantee: a full iteration returns every key present from its start to its end (maybe
