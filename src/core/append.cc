@@ -5,6 +5,7 @@
 
 #include "common/time_util.h"
 #include "core/namespace.h"
+#include "core/small_body.h"
 
 namespace ember::core {
 
@@ -71,32 +72,13 @@ asio::awaitable<Result<ObjectRecord>> Namespace::appendBlock(AppendInput in, Byt
   if (in.expectedSize && *in.expectedSize > limit) {
     co_return unexpected(tooLarge());
   }
-  // Receive the body whole: one byte more than allowed tells an oversized body.
-  uint64_t cap = in.expectedSize ? *in.expectedSize : limit;
-  std::string data(static_cast<size_t>(cap) + 1, '\0');
-  size_t got = 0;
-  for (;;) {
-    auto n = co_await body.read(std::span<char>(data.data() + got, data.size() - got));
-    EMBER_CO_TRY(n);
-    if (*n == 0) {
-      break;
-    }
-    got += *n;
-    if (got == data.size()) {
-      if (in.expectedSize) {
-        co_return unexpected(Code::kIncompleteBody, "The body is longer than its declared size.");
-      }
-      co_return unexpected(tooLarge());
-    }
-  }
-  if (in.expectedSize && got != *in.expectedSize) {
-    co_return unexpected(Code::kIncompleteBody, "You did not provide the number of bytes "
-                                                "specified by the Content-Length HTTP header.");
-  }
-  if (got == 0) {
+  Status overLimit = tooLarge();
+  auto received = co_await readSmallBody(body, in.expectedSize, limit, std::move(overLimit));
+  EMBER_CO_TRY(received);
+  std::string data = std::move(*received);
+  if (data.empty()) {
     co_return unexpected(emptyBody());
   }
-  data.resize(got);
   const uint32_t maxAppends = options_.maxAppends;
   auto work = [this, in = std::move(in), data = std::move(data),
                maxAppends]() -> Result<ObjectRecord> {

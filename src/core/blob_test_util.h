@@ -1,5 +1,5 @@
 #pragma once
-// Test harness for the Blob-facing core calls (blocks, appends, leases, bucket metadata) over the
+// Test harness for the core tests (objects, blocks, appends, leases, bucket metadata) over the
 // in-memory store twin: coroutines run to completion on a private io_context.
 
 #include <gtest/gtest.h>

@@ -6,37 +6,15 @@
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/use_future.hpp>
 
+#include "core/blob_test_util.h"
 #include "core/namespace.h"
 #include "store/mem/mem_store.h"
 
 namespace ember::core {
 namespace {
 
-// A ByteSource over a string that hands out bytes in small uneven pieces.
-class StringSource : public ByteSource {
- public:
-  explicit StringSource(std::string data, size_t piece = 7777) : data_(std::move(data)), piece_(piece) {}
-  asio::awaitable<Result<size_t>> read(std::span<char> buf) override {
-    size_t n = std::min({buf.size(), data_.size() - pos_, piece_});
-    std::copy_n(data_.data() + pos_, n, buf.data());
-    pos_ += n;
-    co_return n;
-  }
-
- private:
-  std::string data_;
-  size_t piece_;
-  size_t pos_ = 0;
-};
-
-class StringSink : public ByteSink {
- public:
-  asio::awaitable<Status> write(std::span<const char> data) override {
-    out.append(data.data(), data.size());
-    co_return Status::ok();
-  }
-  std::string out;
-};
+using testing::StringSink;
+using testing::StringSource;
 
 class NamespaceTest : public ::testing::Test {
  protected:

@@ -5,6 +5,7 @@
 #include "common/time_util.h"
 #include "core/lease.h"
 #include "core/namespace.h"
+#include "core/small_body.h"
 
 namespace ember::core {
 
@@ -181,24 +182,10 @@ asio::awaitable<Result<ObjectRecord>> Namespace::putObject(PutInput in, ByteSour
   if (in.expectedSize && *in.expectedSize <= options_.ioChunkBytes) {
     // Small body: receive it whole (bounded by ioChunkBytes), then hash, write, verify and commit
     // in one trip to the blocking pool instead of one per step.
-    std::string data(*in.expectedSize + 1, '\0');
-    size_t got = 0;
-    for (;;) {
-      auto n = co_await body.read(std::span<char>(data.data() + got, data.size() - got));
-      EMBER_CO_TRY(n);
-      if (*n == 0) {
-        break;
-      }
-      got += *n;
-      if (got == data.size()) {
-        co_return unexpected(Code::kIncompleteBody, "The body is longer than its declared size.");
-      }
-    }
-    if (got != *in.expectedSize) {
-      co_return unexpected(Code::kIncompleteBody, "You did not provide the number of bytes "
-                                                  "specified by the Content-Length HTTP header.");
-    }
-    data.resize(got);
+    Status unused;  // a declared size: an overlong body is kIncompleteBody
+    auto received = co_await readSmallBody(body, in.expectedSize, *in.expectedSize, std::move(unused));
+    EMBER_CO_TRY(received);
+    std::string data = std::move(*received);
     co_return co_await offload(pool_, [this, in = std::move(in), data = std::move(data),
                                        algos]() mutable -> Result<ObjectRecord> {
       BodyHashers hashers(algos);
