@@ -15,8 +15,6 @@ namespace {
 
 using Args = std::span<const std::string_view>;
 
-constexpr size_t kMaxTxnKeys = 1024;  // kv::Engine::update's limit
-
 // The distinct keys of args[1..]: DEL k k deletes (and counts) k once.
 std::vector<std::string_view> distinctKeys(Args args) {
   std::vector<std::string_view> keys(args.begin() + 1, args.end());
@@ -126,13 +124,8 @@ void expireImpl(Context& ctx, Args args, std::string_view cmd, bool seconds, boo
     }
     result = 1;
   };
-  std::string_view keys[1] = {args[1]};
-  Status s = ctx.engine.update(keys, fn, &ctx.writes);
-  if (!s) {
-    engineError(ctx, s);
-  } else {
-    ctx.out.integer(result);
-  }
+  Status s = updateKey(ctx, args[1], fn);
+  replyInteger(ctx, s, result);
 }
 
 // TTL family: -2 absent, -1 no expiry.
@@ -177,13 +170,8 @@ void cmdPersist(Context& ctx, Args args) {
       result = 1;
     }
   };
-  std::string_view keys[1] = {args[1]};
-  Status s = ctx.engine.update(keys, fn, &ctx.writes);
-  if (!s) {
-    engineError(ctx, s);
-  } else {
-    ctx.out.integer(result);
-  }
+  Status s = updateKey(ctx, args[1], fn);
+  replyInteger(ctx, s, result);
 }
 
 // SCAN cursor [MATCH pattern] [COUNT count] [TYPE type]

@@ -7,6 +7,7 @@
 #include <cstdio>
 #include <cmath>
 #include <limits>
+#include <optional>
 #include <string>
 
 #include "resp/command.h"
@@ -16,14 +17,6 @@ namespace ember::resp {
 namespace {
 
 using Args = std::span<const std::string_view>;
-
-constexpr size_t kMaxTxnKeys = 1024;  // kv::Engine::update's limit
-
-// One key, one function: the common case.
-Status updateOne(Context& ctx, std::string_view key, const std::function<void(kv::Txn&)>& fn) {
-  std::string_view keys[1] = {key};
-  return ctx.engine.update(keys, fn, &ctx.writes);
-}
 
 enum class Cond { kNone, kNx, kXx };
 
@@ -110,11 +103,11 @@ struct ExpiryParse {
 };
 
 // The reply of the commands that return a key's previous value (GETDEL, GETEX, GETSET, SET ... GET).
-void replyOld(Context& ctx, const Status& s, bool had, const std::string& old) {
+void replyOld(Context& ctx, const Status& s, const std::optional<std::string>& old) {
   if (!s) {
     engineError(ctx, s);
-  } else if (had) {
-    ctx.out.bulk(old);
+  } else if (old) {
+    ctx.out.bulk(*old);
   } else {
     ctx.out.null();
   }
@@ -163,7 +156,7 @@ void incrBy(Context& ctx, std::string_view key, int64_t delta) {
     auto r = std::to_chars(buf, buf + sizeof buf, result);
     t.put(0, std::string_view(buf, static_cast<size_t>(r.ptr - buf)), t.expireAt(0));
   };
-  Status s = updateOne(ctx, key, fn);
+  Status s = updateKey(ctx, key, fn);
   if (!s) {
     engineError(ctx, s);
   } else if (err) {
@@ -216,8 +209,7 @@ void cmdSet(Context& ctx, Args args) {
     return;
   }
   bool written = false;
-  std::string old;
-  bool hadOld = false;
+  std::optional<std::string> old;
   auto fn = [&](kv::Txn& t) {
     bool exists;
     if (get) {
@@ -225,7 +217,6 @@ void cmdSet(Context& ctx, Args args) {
       exists = v != nullptr;
       if (v) {
         old = *v;
-        hadOld = true;
       }
     } else {
       exists = cond != Cond::kNone && t.exists(0);
@@ -237,9 +228,9 @@ void cmdSet(Context& ctx, Args args) {
     t.put(0, value, at);
     written = true;
   };
-  Status s = updateOne(ctx, args[1], fn);
+  Status s = updateKey(ctx, args[1], fn);
   if (!s || get) {
-    replyOld(ctx, s, hadOld, old);
+    replyOld(ctx, s, old);
   } else if (written) {
     ctx.out.ok();
   } else {
@@ -255,7 +246,7 @@ void cmdSetNx(Context& ctx, Args args) {
       written = true;
     }
   };
-  Status s = updateOne(ctx, args[1], fn);
+  Status s = updateKey(ctx, args[1], fn);
   if (!s) {
     engineError(ctx, s);
   } else {
@@ -271,7 +262,7 @@ void setWithExpiry(Context& ctx, Args args, std::string_view cmd, ExpiryArg::Kin
     return;
   }
   auto fn = [&](kv::Txn& t) { t.put(0, args[3], exp.atMs); };
-  Status s = updateOne(ctx, args[1], fn);
+  Status s = updateKey(ctx, args[1], fn);
   if (!s) {
     engineError(ctx, s);
   } else {
@@ -285,16 +276,14 @@ void cmdSetEx(Context& ctx, Args args) { setWithExpiry(ctx, args, "setex", Expir
 void cmdPSetEx(Context& ctx, Args args) { setWithExpiry(ctx, args, "psetex", ExpiryArg::kPx); }
 
 void cmdGetDel(Context& ctx, Args args) {
-  std::string old;
-  bool had = false;
+  std::optional<std::string> old;
   auto fn = [&](kv::Txn& t) {
     if (const std::string* v = t.value(0)) {
       old = *v;
-      had = true;
       t.erase(0);
     }
   };
-  replyOld(ctx, updateOne(ctx, args[1], fn), had, old);
+  replyOld(ctx, updateKey(ctx, args[1], fn), old);
 }
 
 // GETEX key [EX s | PX ms | EXAT ts | PXAT ms-ts | PERSIST]
@@ -310,35 +299,31 @@ void cmdGetEx(Context& ctx, Args args) {
   if (!parse.finish(ctx, "getex", exp)) {
     return;
   }
-  std::string old;
-  bool had = false;
+  std::optional<std::string> old;
   auto fn = [&](kv::Txn& t) {
     const std::string* v = t.value(0);
     if (!v) {
       return;
     }
     old = *v;
-    had = true;
     if (exp.kind == ExpiryArg::kPersist && t.expireAt(0) != kv::kNoExpiry) {
-      t.put(0, old, kv::kNoExpiry);
+      t.put(0, *old, kv::kNoExpiry);
     } else if (exp.kind != ExpiryArg::kNone && exp.kind != ExpiryArg::kPersist) {
-      t.put(0, old, exp.atMs);
+      t.put(0, *old, exp.atMs);
     }
   };
-  replyOld(ctx, updateOne(ctx, args[1], fn), had, old);
+  replyOld(ctx, updateKey(ctx, args[1], fn), old);
 }
 
 void cmdGetSet(Context& ctx, Args args) {
-  std::string old;
-  bool had = false;
+  std::optional<std::string> old;
   auto fn = [&](kv::Txn& t) {
     if (const std::string* v = t.value(0)) {
       old = *v;
-      had = true;
     }
     t.put(0, args[2], kv::kNoExpiry);
   };
-  replyOld(ctx, updateOne(ctx, args[1], fn), had, old);
+  replyOld(ctx, updateKey(ctx, args[1], fn), old);
 }
 
 // MGET reads each key on its own (not one atomic snapshot across shards; docs/compat-redis.md says so).
@@ -498,12 +483,8 @@ void cmdSetRange(Context& ctx, Args args) {
     newLen = static_cast<int64_t>(next.size());
     t.put(0, next, t.expireAt(0));
   };
-  Status s = updateOne(ctx, args[1], fn);
-  if (!s) {
-    engineError(ctx, s);
-  } else {
-    ctx.out.integer(newLen);
-  }
+  Status s = updateKey(ctx, args[1], fn);
+  replyInteger(ctx, s, newLen);
 }
 
 void cmdAppend(Context& ctx, Args args) {
@@ -527,7 +508,7 @@ void cmdAppend(Context& ctx, Args args) {
     newLen = static_cast<int64_t>(next.size());
     t.put(0, next, t.expireAt(0));
   };
-  Status s = updateOne(ctx, args[1], fn);
+  Status s = updateKey(ctx, args[1], fn);
   if (!s) {
     engineError(ctx, s);
   } else if (tooBig) {
@@ -591,7 +572,7 @@ void cmdIncrByFloat(Context& ctx, Args args) {
     }
     t.put(0, text, t.expireAt(0));
   };
-  Status s = updateOne(ctx, args[1], fn);
+  Status s = updateKey(ctx, args[1], fn);
   if (!s) {
     engineError(ctx, s);
   } else if (err) {

@@ -168,6 +168,13 @@ void dispatch(Context& ctx, std::span<const std::string_view> args);
 bool queueInMulti(Context& ctx, const CommandSpec& spec, std::span<const std::string_view> args);
 void markMultiFailed(Context& ctx);
 
+// kv::Engine::update's key limit: multi-key commands go in chunks of this many keys.
+inline constexpr size_t kMaxTxnKeys = 1024;
+// update() of one key, its writes recorded in ctx.writes.
+Status updateKey(Context& ctx, std::string_view key, const std::function<void(kv::Txn&)>& fn);
+// The reply of a command that answers an integer after an update: the error, or `value`.
+void replyInteger(Context& ctx, const Status& s, int64_t value);
+
 // Shared reply helpers for handlers.
 inline constexpr std::string_view kSyntaxErr = "ERR syntax error";
 inline constexpr std::string_view kNotIntegerErr = "ERR value is not an integer or out of range";

@@ -442,6 +442,19 @@ void dispatch(Context& ctx, std::span<const std::string_view> args) {
   spec->handler(ctx, args);
 }
 
+Status updateKey(Context& ctx, std::string_view key, const std::function<void(kv::Txn&)>& fn) {
+  std::string_view keys[1] = {key};
+  return ctx.engine.update(keys, fn, &ctx.writes);
+}
+
+void replyInteger(Context& ctx, const Status& s, int64_t value) {
+  if (!s) {
+    engineError(ctx, s);
+  } else {
+    ctx.out.integer(value);
+  }
+}
+
 void wrongArity(Context& ctx, std::string_view command) {
   std::string msg = "ERR wrong number of arguments for '";
   msg += command;
