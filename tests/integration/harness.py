@@ -507,6 +507,16 @@ class Azurite(_Process):
             return "(no log)"
 
 
+def tree_hashes(root):
+    """{relative path: sha256} of every file under root (the CLI tests compare synced trees with it)."""
+    out = {}
+    for dp, _dn, fn in os.walk(root):
+        for f in fn:
+            full = os.path.join(dp, f)
+            out[os.path.relpath(full, root)] = sha256_file(full)
+    return out
+
+
 def count_files(root):
     n = 0
     for _dp, _dn, fn in os.walk(root):

@@ -516,6 +516,23 @@ class KvTestCase(unittest.TestCase):
         self.assertTrue(self.srv.ping_ok(), "a fresh connection does not answer PING")
 
 
+class UsersTestCase(KvTestCase):
+    """A server of the class's own with the USERS (alice read-write, reader read-only); self.r / self.rb log in
+    as alice."""
+
+    @classmethod
+    def setUpClass(cls):
+        cls.srv = make_target(users=USERS).start()
+
+    @classmethod
+    def tearDownClass(cls):
+        stop_checked(cls.srv)
+
+    def setUp(self):
+        self.r = self.srv.client(user=ALICE)
+        self.rb = self.srv.client(user=ALICE, decode=False)
+
+
 TEXT_NOTES = []  # error texts that differ from Redis's (assertErrLike), printed by main()
 
 

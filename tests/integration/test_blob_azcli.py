@@ -41,15 +41,6 @@ def tearDownModule():
     blobutil.stop_blob_server()
 
 
-def tree_hashes(root):
-    out = {}
-    for dp, _dn, fn in os.walk(root):
-        for f in fn:
-            full = os.path.join(dp, f)
-            out[os.path.relpath(full, root)] = harness.sha256_file(full)
-    return out
-
-
 class AzCliTests(blobutil.BlobTestCase):
     @classmethod
     def setUpClass(cls):
@@ -106,9 +97,9 @@ class AzCliTests(blobutil.BlobTestCase):
         dst = os.path.join(self.tmp, "down")
         os.makedirs(dst)
         self.az("blob", "download-batch", "--destination", dst, "--source", c, "--pattern", "*")  # 5
-        want_tree = tree_hashes(self.src)
+        want_tree = harness.tree_hashes(self.src)
         want_tree["meta/single.json"] = harness.sha256_file(single)
-        self.assertEqual(tree_hashes(dst), want_tree)
+        self.assertEqual(harness.tree_hashes(dst), want_tree)
         out = self.az("container", "delete", "--name", c)                                      # 6
         self.assertEqual(out, {"deleted": True})
         self.assertFalse(cc.exists())

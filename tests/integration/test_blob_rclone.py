@@ -51,15 +51,6 @@ def tearDownModule():
     blobutil.stop_blob_server()
 
 
-def tree_hashes(root):
-    out = {}
-    for dp, _dn, fn in os.walk(root):
-        for f in fn:
-            full = os.path.join(dp, f)
-            out[os.path.relpath(full, root)] = harness.sha256_file(full)
-    return out
-
-
 class RcloneBlobTests(blobutil.BlobTestCase):
     @classmethod
     def setUpClass(cls):
@@ -109,7 +100,7 @@ class RcloneBlobTests(blobutil.BlobTestCase):
                 self.assertEqual(md5s.get(rel), hashlib.md5(f.read()).hexdigest(), rel)
         dst = os.path.join(self.tmp, f"down-{c}")
         self.rclone("copy", f"az:{c}/copy", dst)
-        self.assertEqual(tree_hashes(dst), tree_hashes(self.src))
+        self.assertEqual(harness.tree_hashes(dst), harness.tree_hashes(self.src))
         with open(os.path.join(self.src, "sp ace/ünï+%.txt"), "rb") as f:
             self.assertEqual(self.rclone("cat", f"az:{c}/copy/sp ace/ünï+%.txt").stdout, f.read())
         # containers show up as top-level directories
@@ -143,7 +134,7 @@ class RcloneBlobTests(blobutil.BlobTestCase):
         self.rclone("check", work, f"az:{c}/s")
         listing = json.loads(self.rclone("lsjson", "-R", "--files-only", f"az:{c}/s").stdout_s)
         remote = {e["Path"]: e["Size"] for e in listing}
-        local = {rel: os.path.getsize(os.path.join(work, rel)) for rel in tree_hashes(work)}
+        local = {rel: os.path.getsize(os.path.join(work, rel)) for rel in harness.tree_hashes(work)}
         self.assertEqual(remote, local)
         out = self.rclone("sync", "--stats-one-line", "-v", work, f"az:{c}/s").stderr_s
         self.assertNotIn("Copied", out, out[-2000:])

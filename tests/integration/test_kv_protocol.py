@@ -449,20 +449,8 @@ class TransactionTest(kvutil.KvTestCase):
         self.assertEqual(self.call("UNWATCH"), Reply("+", "OK"))
 
 
-class AuthTest(kvutil.KvTestCase):
-    """A second server with two users: alice (read-write) and reader (read-only)."""
-
-    @classmethod
-    def setUpClass(cls):
-        cls.srv = kvutil.make_target(users=kvutil.USERS).start()
-
-    @classmethod
-    def tearDownClass(cls):
-        kvutil.stop_checked(cls.srv)
-
-    def setUp(self):
-        self.r = self.srv.client(user=ALICE)
-        self.rb = self.srv.client(user=ALICE, decode=False)
+class AuthTest(kvutil.UsersTestCase):
+    """A server of its own with two users: alice (read-write) and reader (read-only)."""
 
     def test_noauth_wrongpass(self):
         k = self.k()

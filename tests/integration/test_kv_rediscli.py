@@ -140,19 +140,7 @@ class CliTest(kvutil.KvTestCase):
         self.assertIn("connected_clients:", self.out("INFO", "clients"))
 
 
-class CliAuthTest(kvutil.KvTestCase):
-    @classmethod
-    def setUpClass(cls):
-        cls.srv = kvutil.make_target(users=kvutil.USERS).start()
-
-    @classmethod
-    def tearDownClass(cls):
-        kvutil.stop_checked(cls.srv)
-
-    def setUp(self):
-        self.r = self.srv.client(user=ALICE)
-        self.rb = self.srv.client(user=ALICE, decode=False)
-
+class CliAuthTest(kvutil.UsersTestCase):
     def test_user_pass(self):
         k = self.k()
         self.assertEqual(self.srv.cli("SET", k, "v", user=ALICE).stdout_s, "OK\n")

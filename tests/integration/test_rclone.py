@@ -33,15 +33,6 @@ def tearDownModule():
         raise AssertionError(f"emberd did not exit 0 on SIGTERM (exit code {code})")
 
 
-def tree_hashes(root):
-    out = {}
-    for dp, _dn, fn in os.walk(root):
-        for f in fn:
-            full = os.path.join(dp, f)
-            out[os.path.relpath(full, root)] = harness.sha256_file(full)
-    return out
-
-
 class RcloneTests(harness.ServerTestCase):
     @classmethod
     def setUpClass(cls):
@@ -93,7 +84,7 @@ class RcloneTests(harness.ServerTestCase):
                 self.assertEqual(md5s.get(rel), hashlib.md5(f.read()).hexdigest(), rel)
         dst = os.path.join(self.tmp, f"down-{b}")
         self.rclone("copy", f"ember:{b}/copy", dst)
-        self.assertEqual(tree_hashes(dst), tree_hashes(self.src))
+        self.assertEqual(harness.tree_hashes(dst), harness.tree_hashes(self.src))
         with open(os.path.join(self.src, "sp ace/ünï+.txt"), "rb") as f:
             self.assertEqual(self.rclone("cat", f"ember:{b}/copy/sp ace/ünï+.txt").stdout, f.read())
 
@@ -114,14 +105,14 @@ class RcloneTests(harness.ServerTestCase):
                 listing = json.loads(self.rclone("lsjson", "-R", "--files-only", "--s3-list-version", lv,
                                                  f"ember:{b}/s").stdout_s)
                 remote = {e["Path"]: e["Size"] for e in listing}
-                local = {rel: os.path.getsize(os.path.join(work, rel)) for rel in tree_hashes(work)}
+                local = {rel: os.path.getsize(os.path.join(work, rel)) for rel in harness.tree_hashes(work)}
                 self.assertEqual(remote, local)
         # an unchanged sync transfers nothing
         out = self.rclone("sync", "-v", work, f"ember:{b}/s").stderr_s
         self.assertNotRegex(out, r"INFO\s*:.*: Copied")
         dst = os.path.join(self.tmp, f"sdown-{b}")
         self.rclone("sync", f"ember:{b}/s", dst)
-        self.assertEqual(tree_hashes(dst), tree_hashes(work))
+        self.assertEqual(harness.tree_hashes(dst), harness.tree_hashes(work))
 
     def test_server_side_copy_and_purge(self):
         b = self.bucket_name("rccp")
