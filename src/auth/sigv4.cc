@@ -723,6 +723,30 @@ std::vector<QueryParam> parseQueryLenient(std::string_view rawQuery) {
   return params;
 }
 
+Result<std::vector<std::pair<std::string, std::string>>> decodeQuery(std::string_view q,
+                                                                     std::string* badItem) {
+  std::vector<std::pair<std::string, std::string>> out;
+  while (!q.empty()) {
+    size_t amp = q.find('&');
+    std::string_view item = q.substr(0, amp);
+    q = amp == std::string_view::npos ? std::string_view() : q.substr(amp + 1);
+    if (item.empty()) {
+      continue;
+    }
+    size_t eq = item.find('=');
+    auto name = uriDecode(item.substr(0, eq));
+    auto value = uriDecode(eq == std::string_view::npos ? std::string_view() : item.substr(eq + 1));
+    if (!name || !value) {
+      if (badItem) {
+        *badItem = std::string(item);
+      }
+      return unexpected(Code::kInvalidArgument, "malformed query string");
+    }
+    out.emplace_back(std::move(*name), std::move(*value));
+  }
+  return out;
+}
+
 Result<std::string> uriDecode(std::string_view s) {
   std::string out;
   out.reserve(s.size());

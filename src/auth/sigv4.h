@@ -70,6 +70,11 @@ Result<AuthContext> verifySigV4(const SigV4Input& in, const CredentialLookup& lo
 // Building blocks, exposed for tests and for the cold-store signer (client side, later issue).
 std::string uriEncode(std::string_view s, bool encodeSlash);   // AWS UriEncode
 Result<std::string> uriDecode(std::string_view s);             // %XX decoding ('+' stays '+')
+// A raw query string as (name, value) pairs in order, each %-decoded ('+' stays '+'); empty items
+// ("a=1&&b") are skipped. Errors: kInvalidArgument for a malformed escape; `badItem`, when given,
+// receives the raw item.
+Result<std::vector<std::pair<std::string, std::string>>> decodeQuery(std::string_view q,
+                                                                     std::string* badItem = nullptr);
 // %XX decoding that keeps malformed escapes literally (what a client that signed the raw text
 // signed); '+' stays '+'.
 std::string uriDecodeLenient(std::string_view s);

@@ -201,6 +201,11 @@ void blobHeaders(http::Headers& h, const store::ObjectRecord& rec, bool metadata
       }
     }
   }
+  for (const auto& [k, v] : rec.attrs) {
+    if (k == core::kTierStateAttr) {
+      h.add(k, v);  // buckets mapped to a cold store: the object's tier state
+    }
+  }
   const store::ContentHeaders& ch = rec.content;
   h.add("Content-Type", ch.contentType.empty() ? "application/octet-stream" : ch.contentType);
   if (!ch.contentEncoding.empty()) h.add("Content-Encoding", ch.contentEncoding);

@@ -118,6 +118,11 @@ asio::awaitable<Result<LeaseResult>> Namespace::leaseBucket(std::string name, Le
 
 asio::awaitable<Status> Namespace::deleteBucketWithContents(
     std::string name, std::function<Status(const BucketRecord&)> check) {
+  if (tier_ && tier_->bucketMapped(name)) {
+    co_return makeError(Code::kPermissionDenied,
+                        "container '" + name +
+                            "' is mapped to a cold store; remove its [[tier.mappings]] first");
+  }
   auto work = [this, name, check = std::move(check)]() -> Status {
     auto bucket = store_->getBucket(name);  // the store's record: the cache may lag on leases
     EMBER_TRY(bucket);

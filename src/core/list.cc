@@ -4,9 +4,6 @@
 
 namespace ember::core {
 
-namespace {
-
-// Smallest string greater than every string that starts with `s` ("" if none exists).
 std::string prefixSuccessor(std::string s) {
   while (!s.empty()) {
     auto& c = reinterpret_cast<unsigned char&>(s.back());
@@ -19,7 +16,6 @@ std::string prefixSuccessor(std::string s) {
   return s;
 }
 
-// The common prefix `key` rolls up into, or "" when it has no delimiter after `prefix`.
 std::string_view rollUp(std::string_view key, std::string_view prefix,
                         std::string_view delimiter) {
   if (delimiter.empty()) {
@@ -32,9 +28,15 @@ std::string_view rollUp(std::string_view key, std::string_view prefix,
   return key.substr(0, pos + delimiter.size());
 }
 
-}  // namespace
-
 asio::awaitable<Result<ListOutput>> Namespace::list(ListInput in) {
+  auto local = co_await listWarm(in);
+  if (!local || !tier_ || in.maxKeys == 0 || !tier_->bucketMapped(in.bucket)) {
+    co_return local;
+  }
+  co_return co_await tier_->mergeList(in, std::move(*local));
+}
+
+asio::awaitable<Result<ListOutput>> Namespace::listWarm(const ListInput& in) {
   co_return co_await offload(pool_, [this, &in]() -> Result<ListOutput> {
     auto itr = store_->listObjects(in.bucket, in.fullRecords);
     EMBER_TRY(itr);
@@ -51,7 +53,7 @@ asio::awaitable<Result<ListOutput>> Namespace::list(ListInput in) {
         return out;
       }
       it.seek(next);
-    } else if (in.startAfter > in.prefix) {
+    } else if (in.startAfter >= in.prefix && !in.startAfter.empty()) {
       it.seek(in.startAfter);
       if (it.valid() && it.key() == in.startAfter) {
         it.next();

@@ -17,6 +17,7 @@
 #include <boost/asio/awaitable.hpp>
 
 #include "common/stream.h"
+#include "core/tier_hooks.h"
 #include "core/types.h"
 #include "io/offload.h"
 #include "store/object_store.h"
@@ -42,7 +43,11 @@ struct ReadHandle {
   uint64_t length = 0;
   bool partial = false;        // a Range or partNumber selected part of the object
   uint32_t partsCount = 0;     // multipart objects: number of parts
-  const ObjectRecord& record() const { return reader->record(); }
+  // Mapped buckets: the record as the tier shows it (kTierStateAttr set), and for an object read
+  // through from cold, the coroutine side of its reader (streamRead uses it).
+  std::optional<ObjectRecord> shown;
+  AsyncObjectReader* async = nullptr;
+  const ObjectRecord& record() const { return shown ? *shown : reader->record(); }
 };
 
 class Namespace {
@@ -134,6 +139,9 @@ class Namespace {
       std::string bucket, std::string key, LeaseInput in,
       std::function<Status(const ObjectRecord&)> check);
 
+  // Buckets mapped to a cold store are read through these (src/tier); set once, before serving.
+  void setTierHooks(TierHooks* hooks) { tier_ = hooks; }
+
   const NamespaceOptions& options() const { return options_; }
   store::ObjectStore& store() { return *store_; }
 
@@ -154,9 +162,14 @@ class Namespace {
                                               uint64_t maxSize);
   asio::awaitable<Status> requireBucket(const std::string& bucket);
 
+  asio::awaitable<Result<ReadHandle>> openMapped(ReadInput& in,
+                                                 Result<std::unique_ptr<store::ObjectReader>> reader);
+  asio::awaitable<Result<ListOutput>> listWarm(const ListInput& in);
+
   store::ObjectStorePtr store_;
   BlockingPool& pool_;
   NamespaceOptions options_;
+  TierHooks* tier_ = nullptr;
 
   // Bucket records are few and every request needs one (existence, owner): they are cached here,
   // filled on first lookup and updated by createBucket/deleteBucket, the only writers. A lookup
@@ -174,6 +187,12 @@ class Namespace {
 };
 
 // --- pure helpers (unit-tested without an io_context) ---
+
+// Smallest string greater than every string that starts with `s` ("" if none exists).
+std::string prefixSuccessor(std::string s);
+// The common prefix `key` rolls up into when listing `prefix` with `delimiter` (key up to and
+// including the first delimiter after the prefix), or "" when it does not roll up.
+std::string_view rollUp(std::string_view key, std::string_view prefix, std::string_view delimiter);
 
 // S3 bucket naming rules (also valid Blob container names when they contain no dots).
 bool validBucketName(std::string_view name);

@@ -225,9 +225,15 @@ asio::awaitable<Result<ReadHandle>> Namespace::openRead(ReadInput in) {
   if (!reader && reader.error().code() == Code::kBusy) {
     reader = co_await offload(pool_, [this, &in] { return store_->openObject(in.bucket, in.key); });
   }
-  EMBER_CO_TRY(reader);
   ReadHandle h;
-  h.reader = std::move(*reader);
+  if (tier_ && tier_->keyMapped(in.bucket, in.key)) {
+    auto mapped = co_await openMapped(in, std::move(reader));
+    EMBER_CO_TRY(mapped);
+    h = std::move(*mapped);
+  } else {
+    EMBER_CO_TRY(reader);
+    h.reader = std::move(*reader);
+  }
   const ObjectRecord& rec = h.record();
   h.partsCount = static_cast<uint32_t>(rec.partSizes.size());
   EMBER_CO_TRY(checkReadConditions(in.conditions, rec));
@@ -261,10 +267,56 @@ asio::awaitable<Result<ReadHandle>> Namespace::openRead(ReadInput in) {
       h.partial = true;
     }
   }
+  if (h.async) {
+    h.async->setWindow(h.offset, h.length);
+  }
+  co_return h;
+}
+
+asio::awaitable<Result<ReadHandle>> Namespace::openMapped(
+    ReadInput& in, Result<std::unique_ptr<store::ObjectReader>> reader) {
+  ReadHandle h;
+  if (reader) {
+    ObjectRecord warm = (*reader)->record();
+    auto shown = co_await tier_->onWarmHit(std::move(warm));
+    if (shown) {
+      h.reader = std::move(*reader);
+      h.shown = std::move(*shown);
+      co_return h;
+    }
+    if (shown.error().code() != Code::kNoSuchKey) {
+      co_return unexpected(shown.error());
+    }
+    reader = unexpected(shown.error());  // the warm copy was stale and is gone: read from cold
+  }
+  if (reader.error().code() != Code::kNoSuchKey) {
+    co_return unexpected(reader.error());
+  }
+  auto cold = co_await tier_->openCold(in.bucket, in.key);
+  EMBER_CO_TRY(cold);
+  h.async = cold->get();
+  h.reader = std::move(*cold);
   co_return h;
 }
 
 asio::awaitable<Status> Namespace::streamRead(ReadHandle& h, ByteSink& sink) {
+  if (h.async) {
+    // Read through from cold: chunks arrive as the tier fetches them.
+    std::vector<char> buf(std::min<uint64_t>(std::max<uint64_t>(h.length, 1), options_.ioChunkBytes));
+    uint64_t pos = h.offset;
+    uint64_t end = h.offset + h.length;
+    while (pos < end) {
+      size_t want = static_cast<size_t>(std::min<uint64_t>(buf.size(), end - pos));
+      auto n = co_await h.async->readAsync(pos, std::span<char>(buf.data(), want));
+      EMBER_CO_TRY(n);
+      if (*n == 0) {
+        co_return makeError(Code::kIncompleteBody, "the cold object ended early");
+      }
+      EMBER_CO_TRY(co_await sink.write(std::span<const char>(buf.data(), *n)));
+      pos += *n;
+    }
+    co_return Status::ok();
+  }
   const ObjectRecord& rec = h.record();
   bool allInline = true;
   for (const auto& e : rec.extents) {
@@ -305,16 +357,25 @@ asio::awaitable<Status> Namespace::streamRead(ReadHandle& h, ByteSink& sink) {
 }
 
 asio::awaitable<Result<ObjectRecord>> Namespace::headObject(std::string bucket, std::string key) {
-  co_return co_await offload(pool_, [this, bucket, key] { return store_->getObject(bucket, key); });
+  auto rec = co_await offload(pool_, [this, bucket, key] { return store_->getObject(bucket, key); });
+  if (!tier_ || !tier_->keyMapped(bucket, key)) {
+    co_return rec;
+  }
+  if (rec) {
+    auto shown = co_await tier_->onWarmHit(std::move(*rec));
+    if (shown || shown.error().code() != Code::kNoSuchKey) {
+      co_return shown;
+    }
+  } else if (rec.error().code() != Code::kNoSuchKey) {
+    co_return rec;
+  }
+  co_return co_await tier_->headCold(std::move(bucket), std::move(key));
 }
 
 asio::awaitable<Result<std::optional<ObjectRecord>>> Namespace::deleteObject(
     std::string bucket, std::string key, Conditions conditions, store::CommitCheck check) {
-  co_return co_await offload(pool_, [this, bucket, key, conditions, check] {
-    if (check) {
-      return store_->deleteObject(bucket, key, check);
-    }
-    return store_->deleteObject(bucket, key, [&conditions](const ObjectRecord* cur) {
+  if (!check) {
+    check = [conditions](const ObjectRecord* cur) {
       if (conditions.ifMatch && cur && !etagMatches(*conditions.ifMatch, cur->etag)) {
         return makeError(Code::kPreconditionFailed, "If-Match did not match");
       }
@@ -323,8 +384,32 @@ asio::awaitable<Result<std::optional<ObjectRecord>>> Namespace::deleteObject(
                          "The object is leased through the Blob API; release the lease first.");
       }
       return Status::ok();
-    });
+    };
+  }
+  std::optional<ObjectRecord> coldOnly;
+  if (tier_ && tier_->keyMapped(bucket, key)) {
+    // An object that is only in cold is still an object: the conditions see its cold record, and
+    // the delete (queued by the tier's store) is written back.
+    auto warm = co_await offload(pool_, [this, bucket, key] { return store_->getObject(bucket, key); });
+    if (!warm && warm.error().code() == Code::kNoSuchKey) {
+      auto cold = co_await tier_->headCold(bucket, key);
+      if (cold) {
+        coldOnly = std::move(*cold);
+        check = [inner = std::move(check), rec = *coldOnly](const ObjectRecord* cur) {
+          return inner(cur ? cur : &rec);
+        };
+      } else if (cold.error().code() != Code::kNoSuchKey) {
+        co_return unexpected(cold.error());
+      }
+    }
+  }
+  auto r = co_await offload(pool_, [this, bucket, key, check] {
+    return store_->deleteObject(bucket, key, check);
   });
+  if (r && !*r && coldOnly) {
+    *r = std::move(coldOnly);
+  }
+  co_return r;
 }
 
 asio::awaitable<Result<ObjectRecord>> Namespace::copyObject(CopyInput in) {

@@ -22,10 +22,7 @@ namespace ember::core {
 
 namespace asio = boost::asio;
 
-// The attribute the core sets on records it returns for mapped buckets (never stored): the
-// object's tier state, "cold" | "clean" | "dirty" | "uploading", with ",pinned" appended for a
-// pinned object. Adapters show it as the x-ember-tier-state response header.
-inline constexpr std::string_view kTierStateAttr = "x-ember-tier-state";
+// kTierStateAttr (core/types.h) is the attribute these hooks set on the records they return.
 
 // Reads an object that is not (wholly) warm: bytes come from the cold store as they are needed.
 // The ObjectReader half (record(), blocking readAt()) serves callers on the blocking pool

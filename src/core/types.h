@@ -8,6 +8,7 @@
 #include <optional>
 #include <set>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "common/digest.h"
@@ -22,6 +23,11 @@ using store::ObjectRecord;
 using store::PartRecord;
 using store::StringPairs;
 using store::UploadRecord;
+
+// The attribute the core sets on records it returns for buckets mapped to a cold store (never
+// stored): the object's tier state, "cold" | "clean" | "dirty" | "uploading". Adapters show it as
+// the x-ember-tier-state response header.
+inline constexpr std::string_view kTierStateAttr = "x-ember-tier-state";
 
 // HTTP-style preconditions (RFC 7232) with the precedence S3 and Azure apply.
 struct Conditions {

@@ -177,21 +177,10 @@ asio::awaitable<Status> dispatch(Op op, Ctx& c) {
 
 // Splits the query string into decoded (name, value) pairs.
 Status parseQuery(std::string_view q, std::multimap<std::string, std::string>& out) {
-  while (!q.empty()) {
-    size_t amp = q.find('&');
-    std::string_view item = q.substr(0, amp);
-    q = amp == std::string_view::npos ? std::string_view() : q.substr(amp + 1);
-    if (item.empty()) {
-      continue;
-    }
-    size_t eq = item.find('=');
-    auto name = auth::uriDecode(item.substr(0, eq));
-    auto value = auth::uriDecode(eq == std::string_view::npos ? std::string_view()
-                                                              : item.substr(eq + 1));
-    if (!name || !value) {
-      return makeError(Code::kInvalidArgument, "malformed query string");
-    }
-    out.emplace(std::move(*name), std::move(*value));
+  auto pairs = auth::decodeQuery(q);
+  EMBER_TRY(pairs);
+  for (auto& [name, value] : *pairs) {
+    out.emplace(std::move(name), std::move(value));
   }
   return Status::ok();
 }

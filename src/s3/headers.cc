@@ -2,6 +2,7 @@
 
 #include "auth/sigv4.h"
 #include "common/time_util.h"
+#include "core/types.h"
 
 namespace ember::s3 {
 
@@ -90,6 +91,11 @@ void objectHeaders(http::Headers& out, const store::ObjectRecord& rec) {
   if (!rec.content.expires.empty()) out.add("Expires", rec.content.expires);
   for (const auto& [n, v] : rec.userMeta) {
     out.add("x-amz-meta-" + n, v);
+  }
+  for (const auto& [n, v] : rec.attrs) {
+    if (n == core::kTierStateAttr) {
+      out.add(n, v);
+    }
   }
 }
 

@@ -1,6 +1,6 @@
 #pragma once
 // What the admin HTTP API (/tier/...) and emberctl ask the tier manager. The HTTP routes and the
-// JSON shapes are in src/app/emberd/admin_tier.cc and docs/tiering.md ("Admin API").
+// JSON shapes are in src/app/emberd/tier_json.cc and docs/tiering.md ("Admin API").
 
 #include <cstdint>
 #include <optional>

@@ -64,6 +64,8 @@ class ColdFill : public std::enable_shared_from_this<ColdFill> {
   bool complete() const;  // every chunk present (thread-safe)
   bool stale() const;     // the cold object changed under the fill (thread-safe)
   // Runs once, on the executor, when the last chunk arrives; the file then holds the object.
+  // May be called from any thread; set on a fill that is already complete, it runs right away
+  // (on the executor). A stale fill never completes.
   void setOnComplete(std::function<void()> fn);
   const std::filesystem::path& path() const;
   uint64_t presentBytes() const;  // bytes of chunks present (thread-safe)
@@ -100,11 +102,16 @@ class FillRegistry {
 
  private:
   using Key = std::pair<size_t, std::string>;
+  struct Entry {
+    std::shared_ptr<ColdFill> fill;
+    std::list<Key>::iterator lru;  // its place in lru_ (O(1) touch and erase)
+  };
   asio::any_io_executor executor_;
   FillOptions options_;
   uint64_t budget_;
-  std::map<Key, std::shared_ptr<ColdFill>> fills_;
+  std::map<Key, Entry> fills_;
   std::list<Key> lru_;  // front = most recently acquired
+  void erase(std::map<Key, Entry>::iterator it);
   void trim();
 };
 

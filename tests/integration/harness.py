@@ -36,6 +36,7 @@ import http.client
 import json
 import os
 import random
+import re
 import shutil
 import signal
 import socket
@@ -358,13 +359,21 @@ class Emberd(_Process):
                                       account or self.blob_accounts[0])
 
     def admin_get(self, path, timeout=10):
+        return self.admin_request("GET", path, timeout)
+
+    def admin_request(self, method, path, timeout=10):
         conn = http.client.HTTPConnection("127.0.0.1", self.admin_port, timeout=timeout)
         try:
-            conn.request("GET", path)
+            conn.request(method, path)
             r = conn.getresponse()
             return r.status, r.read()
         finally:
             conn.close()
+
+    def admin_json(self, method, path, timeout=10):
+        """(status, parsed JSON body) of an admin API call."""
+        st, body = self.admin_request(method, path, timeout)
+        return st, json.loads(body) if body else None
 
     def healthz(self):
         try:
@@ -422,11 +431,15 @@ class Azurite(_Process):
 
     stop_timeout = 10
 
-    def __init__(self, accounts=BLOB_ACCOUNTS, memory_limit_mb=1024):
+    def __init__(self, accounts=BLOB_ACCOUNTS, memory_limit_mb=1024, persist=False, debug_log=False):
+        """persist: keep blobs in a folder (they survive stop()/start(), which then reuses the port) instead of
+        memory. debug_log: Azurite's debug log, where request_log() finds every request it served."""
         self.tmp = make_tmpdir("ember-azurite-")
         self.log_path = os.path.join(self.tmp, "azurite.log")
+        self.debug_path = os.path.join(self.tmp, "debug.log") if debug_log else None
         self.blob_accounts = accounts
         self.memory_limit_mb = memory_limit_mb
+        self.persist = persist
         self.proc = None
         self.blob_port = None
 
@@ -437,10 +450,16 @@ class Azurite(_Process):
         assert self.proc is None or self.proc.poll() is not None, "already running"
         last_err = None
         for _attempt in range(3):  # a free port can be taken between free_port() and the bind
-            self.blob_port = free_port()
-            cmd = [exe, "--blobHost", "127.0.0.1", "--blobPort", str(self.blob_port), "--inMemoryPersistence",
-                   "--extentMemoryLimit", str(self.memory_limit_mb), "--loose", "--skipApiVersionCheck",
-                   "--disableProductStyleUrl", "--disableTelemetry", "-s"]
+            if not (self.persist and self.blob_port):  # a persistent one comes back where it was
+                self.blob_port = free_port()
+            if self.persist:
+                store = ["--location", os.path.join(self.tmp, "workspace")]
+            else:
+                store = ["--inMemoryPersistence", "--extentMemoryLimit", str(self.memory_limit_mb)]
+            cmd = [exe, "--blobHost", "127.0.0.1", "--blobPort", str(self.blob_port), *store, "--loose",
+                   "--skipApiVersionCheck", "--disableProductStyleUrl", "--disableTelemetry", "-s"]
+            if self.debug_path:
+                cmd += ["--debug", self.debug_path]
             env = dict(os.environ)
             env["AZURITE_ACCOUNTS"] = ";".join(f"{a['name']}:{a['key']}" for a in self.blob_accounts)
             log = open(self.log_path, "ab")
@@ -489,6 +508,23 @@ class Azurite(_Process):
     def blob_connection_string(self, account=None):
         return blob_connection_string(self.blob_endpoint_of(account and account["name"]),
                                       account or self.blob_accounts[0])
+
+    def request_log(self):
+        """[(method, url path, range header or None)] of every request served so far (needs debug_log=True)."""
+        out = []
+        try:
+            with open(self.debug_path, "rb") as f:
+                text = f.read().decode(errors="replace")
+        except OSError:
+            return out
+        for m in re.finditer(r"RequestMethod=(\w+) RequestURL=(\S+) RequestHeaders:(\{.*?\}) ClientIP", text):
+            try:
+                headers = json.loads(m.group(3))
+            except ValueError:
+                headers = {}
+            path = urllib.parse.urlsplit(m.group(2)).path
+            out.append((m.group(1), urllib.parse.unquote(path), headers.get("x-ms-range") or headers.get("range")))
+        return out
 
     def healthz(self):
         """200 if the port accepts connections (Azurite has no health endpoint), like Emberd.healthz."""

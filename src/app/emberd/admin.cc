@@ -1,12 +1,18 @@
 #include "app/emberd/admin.h"
 
+#include "app/emberd/admin_tier.h"
 #include "common/metrics.h"
 
 namespace ember::app {
 
-http::Handler adminHandler(std::function<Status()> healthy, std::function<void()> beforeMetrics) {
-  return [healthy, beforeMetrics](http::Request& req, http::RequestBody&,
-                   http::ResponseWriter& out) -> asio::awaitable<void> {
+http::Handler adminHandler(std::function<Status()> healthy, std::function<void()> beforeMetrics,
+                           tier::TierAdmin* tier) {
+  return [healthy, beforeMetrics, tier](http::Request& req, http::RequestBody& reqBody,
+                                        http::ResponseWriter& out) -> asio::awaitable<void> {
+    if (isTierPath(req.path)) {
+      co_await serveTier(tier, req, reqBody, out);
+      co_return;
+    }
     http::Response r;
     std::string body;
     if (req.method != "GET" && req.method != "HEAD") {
@@ -24,7 +30,7 @@ http::Handler adminHandler(std::function<Status()> healthy, std::function<void()
       body = s ? "ok\n" : s.toString() + "\n";
     } else {
       r.status = 404;
-      body = "not found: try /metrics or /healthz\n";
+      body = "not found: try /metrics, /healthz or /tier\n";
     }
     (co_await out.respond(std::move(r), body)).ignoreError();
   };

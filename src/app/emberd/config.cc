@@ -1,4 +1,5 @@
 #include "app/emberd/config.h"
+#include "app/emberd/config_tier.h"
 
 #include <stdexcept>
 
@@ -166,6 +167,7 @@ Config loadConfig(const std::string& path) {
       c.kvUsers.push_back(std::move(user));
     }
   }
+  readTierConfig(t, c);
   read(t, "log", "level", c.logLevel);
   read(t, "log", "format", c.logFormat);
   if (const toml::array* users = t["users"].as_array()) {

@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "auth/sigv4.h"
+#include "tier/mapping.h"
 
 namespace ember::app {
 
@@ -75,6 +76,19 @@ struct Config {
   uint32_t kvMaxClients = 10'000;
   uint64_t kvMaxKeysPattern = 1'000'000;
   std::vector<KvUser> kvUsers;            // [[kv.users]]; none = no AUTH
+  // [tier] and [[tier.mappings]]: the warm tier over cold stores (config_tier.cc)
+  struct Tier {
+    unsigned uploadConcurrency = 4;
+    uint32_t maxDirtyPercent = 50;      // of the data volume; writes beyond get 503 SlowDown
+    uint64_t maxDirtyBytes = 0;         // when set, overrides max_dirty_percent
+    uint32_t writeThroughTimeoutMs = 60'000;
+    uint32_t retryBaseMs = 1'000;       // write-back backoff per key
+    uint32_t retryMaxMs = 60'000;
+    uint64_t chunkBytes = 8ULL << 20;   // read-through chunk
+    unsigned readAhead = 4;
+    uint64_t fillCacheBytes = 1ULL << 30;
+    std::vector<tier::MappingConfig> mappings;
+  } tier;
   // [log]
   std::string logLevel = "info";
   std::string logFormat = "text";   // "text" or "json"

@@ -23,6 +23,7 @@
 #include "common/digest.h"
 #include "s3/api.h"
 #include "store/local/local_store.h"
+#include "tier/manager.h"
 
 namespace {
 
@@ -111,9 +112,45 @@ int run(app::Config cfg) {
                                         : std::max(1u, std::thread::hardware_concurrency());
   asio::io_context ioc(static_cast<int>(threads));
   BlockingPool pool(cfg.blockingThreads);
+  std::unique_ptr<tier::TierManager> tierMgr;
+  store::ObjectStorePtr nsStore = *store;
+  if (!cfg.tier.mappings.empty()) {
+    tier::TierOptions to;
+    to.dir = (std::filesystem::path(cfg.dataDir) / "tier").string();
+    to.mappings = cfg.tier.mappings;
+    to.owner = cfg.users[0].user;
+    to.uploadConcurrency = cfg.tier.uploadConcurrency;
+    to.maxDirtyBytes = cfg.tier.maxDirtyBytes;
+    if (to.maxDirtyBytes == 0) {
+      auto cap = (*store)->capacity();
+      if (cap) {
+        to.maxDirtyBytes = cap->totalBytes / 100 * cfg.tier.maxDirtyPercent;
+      }
+    }
+    to.writeThroughTimeout = std::chrono::milliseconds(cfg.tier.writeThroughTimeoutMs);
+    to.retryBase = std::chrono::milliseconds(cfg.tier.retryBaseMs);
+    to.retryMax = std::chrono::milliseconds(cfg.tier.retryMaxMs);
+    to.chunkBytes = cfg.tier.chunkBytes;
+    to.readAhead = cfg.tier.readAhead;
+    to.fillCacheBytes = cfg.tier.fillCacheBytes;
+    auto opened = tier::TierManager::open(*store, std::move(to));
+    if (!opened) {
+      spdlog::critical("cannot start the tier manager: {}", opened.error().toString());
+      return 1;
+    }
+    tierMgr = std::move(*opened);
+    if (Status s = tierMgr->start(); !s) {
+      spdlog::critical("cannot start the tier manager: {}", s.toString());
+      return 1;
+    }
+    nsStore = tierMgr->store();
+  }
   core::NamespaceOptions nso;
   nso.minPartSize = cfg.minPartSize;
-  core::Namespace ns(*store, pool, nso);
+  core::Namespace ns(nsStore, pool, nso);
+  if (tierMgr) {
+    ns.setTierHooks(tierMgr.get());
+  }
   s3::S3Options s3o;
   s3o.region = cfg.region;
   s3o.domains = cfg.domains;
@@ -176,11 +213,14 @@ int run(app::Config cfg) {
   http::Server admin(ioc, ao, app::adminHandler([storePtr]() -> Status {
     auto cap = storePtr->capacity();
     return cap ? Status::ok() : cap.error();
-  }, [&kv]() {
+  }, [&kv, &tierMgr]() {
     if (kv) {
       kv->publishMetrics();
     }
-  }));
+    if (tierMgr) {
+      tierMgr->publishMetrics();
+    }
+  }, tierMgr.get()));
 
   if (Status s = s3server.start(); !s) {
     spdlog::critical("cannot listen for S3 on {}:{}: {}", ho.address, ho.port, s.toString());
@@ -281,6 +321,9 @@ int run(app::Config cfg) {
     t.join();
   }
   kv.reset();  // joins the KV threads, then closes the engine (write-out + fdatasync)
+  if (tierMgr) {
+    tierMgr->stop();  // queued write-backs stay queued on disk
+  }
   pool.stop();
   spdlog::info("emberd stopped");
   return 0;

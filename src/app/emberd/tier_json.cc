@@ -1,0 +1,188 @@
+#include "app/emberd/tier_json.h"
+
+#include <cstdint>
+#include <string_view>
+#include <type_traits>
+
+namespace ember::app {
+
+using nlohmann::json;
+using nlohmann::ordered_json;
+
+ordered_json toJson(const tier::FlushReport& r) {
+  return ordered_json{{"barrier", r.barrier},
+              {"pending_objects", r.pendingObjects},
+              {"pending_bytes", r.pendingBytes},
+              {"oldest_pending_ms", r.oldestPendingMs},
+              {"done", r.done},
+              {"last_error", r.lastError}};
+}
+
+ordered_json toJson(const tier::ObjectTierStatus& s) {
+  return ordered_json{{"bucket", s.bucket},
+              {"key", s.key},
+              {"state", s.state},
+              {"pinned", s.pinned},
+              {"size", s.size},
+              {"warm_etag", s.warmEtag},
+              {"cold_etag", s.coldEtag},
+              {"dirty_since_ms", s.dirtySinceMs},
+              {"last_error", s.lastError}};
+}
+
+ordered_json toJson(const tier::MappingReport& m) {
+  return ordered_json{{"bucket", m.bucket},
+              {"prefix", m.prefix},
+              {"location", m.location},
+              {"mode", m.mode},
+              {"breaker", m.breaker},
+              {"dirty_objects", m.dirtyObjects},
+              {"dirty_bytes", m.dirtyBytes},
+              {"oldest_dirty_ms", m.oldestDirtyMs},
+              {"uploaded_objects", m.uploadedObjects},
+              {"uploaded_bytes", m.uploadedBytes},
+              {"deleted_objects", m.deletedObjects},
+              {"failed_uploads", m.failedUploads},
+              {"cold_reads", m.coldReads},
+              {"cold_bytes_read", m.coldBytesRead},
+              {"last_error", m.lastError}};
+}
+
+ordered_json mappingsJson(const std::vector<tier::MappingReport>& mappings) {
+  ordered_json list = ordered_json::array();
+  for (const tier::MappingReport& m : mappings) {
+    list.push_back(toJson(m));
+  }
+  return ordered_json{{"mappings", std::move(list)}};
+}
+
+ordered_json errorJson(const Status& s) {
+  return ordered_json{{"error", std::string(codeName(s.code()))}, {"message", s.message()}};
+}
+
+namespace {
+
+// Reads the fields of one JSON object; the first type mismatch is kept as the error.
+class FieldReader {
+ public:
+  explicit FieldReader(const json& j, std::string_view what) : j_(j) {
+    if (!j.is_object()) {
+      error_ = makeError(Code::kInvalidArgument, std::string(what) + " is not a JSON object");
+    }
+  }
+
+  template <typename T>
+  FieldReader& field(const char* name, T& out) {
+    if (!error_.isOk()) {
+      return *this;
+    }
+    auto it = j_.find(name);
+    if (it == j_.end() || it->is_null()) {
+      return *this;
+    }
+    bool ok = false;
+    if constexpr (std::is_same_v<T, bool>) {
+      ok = it->is_boolean();
+    } else if constexpr (std::is_same_v<T, std::string>) {
+      ok = it->is_string();
+    } else if constexpr (std::is_unsigned_v<T>) {
+      ok = it->is_number_unsigned();
+    } else {
+      ok = it->is_number_integer();
+    }
+    if (!ok) {
+      error_ = makeError(Code::kInvalidArgument,
+                         std::string("field \"") + name + "\" has the wrong type");
+      return *this;
+    }
+    out = it->template get<T>();
+    return *this;
+  }
+
+  const Status& status() const { return error_; }
+
+ private:
+  const json& j_;
+  Status error_;
+};
+
+}  // namespace
+
+Result<tier::FlushReport> flushReportFromJson(const json& j) {
+  tier::FlushReport r;
+  FieldReader f(j, "the flush report");
+  f.field("barrier", r.barrier)
+      .field("pending_objects", r.pendingObjects)
+      .field("pending_bytes", r.pendingBytes)
+      .field("oldest_pending_ms", r.oldestPendingMs)
+      .field("done", r.done)
+      .field("last_error", r.lastError);
+  if (!f.status()) {
+    return unexpected(f.status());
+  }
+  return r;
+}
+
+Result<tier::ObjectTierStatus> objectStatusFromJson(const json& j) {
+  tier::ObjectTierStatus s;
+  FieldReader f(j, "the object status");
+  f.field("bucket", s.bucket)
+      .field("key", s.key)
+      .field("state", s.state)
+      .field("pinned", s.pinned)
+      .field("size", s.size)
+      .field("warm_etag", s.warmEtag)
+      .field("cold_etag", s.coldEtag)
+      .field("dirty_since_ms", s.dirtySinceMs)
+      .field("last_error", s.lastError);
+  if (!f.status()) {
+    return unexpected(f.status());
+  }
+  return s;
+}
+
+Result<std::vector<tier::MappingReport>> mappingsFromJson(const json& j) {
+  if (!j.is_object() || !j.contains("mappings") || !j["mappings"].is_array()) {
+    return unexpected(Code::kInvalidArgument, "the reply has no \"mappings\" array");
+  }
+  std::vector<tier::MappingReport> out;
+  for (const json& item : j["mappings"]) {
+    tier::MappingReport m;
+    FieldReader f(item, "a mapping");
+    f.field("bucket", m.bucket)
+        .field("prefix", m.prefix)
+        .field("location", m.location)
+        .field("mode", m.mode)
+        .field("breaker", m.breaker)
+        .field("dirty_objects", m.dirtyObjects)
+        .field("dirty_bytes", m.dirtyBytes)
+        .field("oldest_dirty_ms", m.oldestDirtyMs)
+        .field("uploaded_objects", m.uploadedObjects)
+        .field("uploaded_bytes", m.uploadedBytes)
+        .field("deleted_objects", m.deletedObjects)
+        .field("failed_uploads", m.failedUploads)
+        .field("cold_reads", m.coldReads)
+        .field("cold_bytes_read", m.coldBytesRead)
+        .field("last_error", m.lastError);
+    if (!f.status()) {
+      return unexpected(f.status());
+    }
+    out.push_back(std::move(m));
+  }
+  return out;
+}
+
+Result<ErrorBody> errorFromJson(const json& j) {
+  ErrorBody e;
+  FieldReader f(j, "the error reply");
+  f.field("error", e.error).field("message", e.message);
+  if (!f.status()) {
+    return unexpected(f.status());
+  }
+  if (e.error.empty()) {
+    return unexpected(Code::kInvalidArgument, "the reply has no \"error\" field");
+  }
+  return e;
+}
+
+}  // namespace ember::app

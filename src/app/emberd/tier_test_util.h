@@ -1,0 +1,104 @@
+#pragma once
+// Test support (header-only, included by *_test.cc only): a fake TierAdmin for the admin API tests
+// here and emberctl's tests.
+
+#include <algorithm>
+#include <cstdint>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "tier/admin.h"
+
+namespace ember::app::testing {
+
+// Records what the routes asked; answers from the fields below. Called from the server's two
+// threads, hence the mutex.
+class FakeTierAdmin : public tier::TierAdmin {
+ public:
+  struct FlushCall {
+    std::string bucket;
+    std::string prefix;
+    std::optional<uint64_t> barrier;
+  };
+
+  asio::awaitable<Result<tier::FlushReport>> flush(std::string bucket, std::string prefix,
+                                                   std::optional<uint64_t> barrier) override {
+    std::lock_guard<std::mutex> lock(mu);
+    flushCalls.push_back({bucket, prefix, barrier});
+    if (!flushError.isOk()) {
+      co_return unexpected(flushError);
+    }
+    if (barrier && failReports > 0) {
+      --failReports;
+      co_return unexpected(Code::kUnavailable, "tier manager restarting");
+    }
+    tier::FlushReport r;
+    r.barrier = barrier.value_or(nextBarrier);
+    // Pending objects drop by one per report on an existing barrier, down to zero after
+    // `reportsUntilDone` reports (never when it is negative).
+    int64_t reports = barrier ? static_cast<int64_t>(reportsOnBarrier++) + 1 : 0;
+    int64_t left = reportsUntilDone < 0 ? 3 : std::max<int64_t>(0, reportsUntilDone - reports);
+    r.pendingObjects = static_cast<uint64_t>(left);
+    r.pendingBytes = r.pendingObjects * 1000;
+    r.oldestPendingMs = left > 0 ? 1500 : 0;
+    r.done = left == 0;
+    r.lastError = lastError;
+    co_return r;
+  }
+
+  asio::awaitable<Result<tier::ObjectTierStatus>> objectStatus(std::string bucket,
+                                                               std::string key) override {
+    std::lock_guard<std::mutex> lock(mu);
+    statusCalls.emplace_back(bucket, key);
+    if (!statusError.isOk()) {
+      co_return unexpected(statusError);
+    }
+    tier::ObjectTierStatus s;
+    s.bucket = bucket;
+    s.key = key;
+    s.state = "dirty";
+    s.pinned = true;
+    s.size = 1234;
+    s.warmEtag = "w-etag";
+    s.coldEtag = "c-etag";
+    s.dirtySinceMs = 1700000000000;
+    s.lastError = "Unavailable: cold store down";
+    co_return s;
+  }
+
+  std::vector<tier::MappingReport> mappings() override {
+    tier::MappingReport m;
+    m.bucket = "data";
+    m.prefix = "ckpt/";
+    m.location = "az://acct/cont/ckpt";
+    m.mode = "write-back";
+    m.breaker = "closed";
+    m.dirtyObjects = 2;
+    m.dirtyBytes = 3 << 20;
+    m.oldestDirtyMs = 65000;
+    m.uploadedObjects = 10;
+    m.uploadedBytes = 1 << 30;
+    m.deletedObjects = 1;
+    m.failedUploads = 4;
+    m.coldReads = 5;
+    m.coldBytesRead = 6;
+    m.lastError = "Busy: 503";
+    return {m, tier::MappingReport{}};
+  }
+
+  std::mutex mu;
+  std::vector<FlushCall> flushCalls;
+  std::vector<std::pair<std::string, std::string>> statusCalls;
+  Status flushError;
+  Status statusError;
+  uint64_t nextBarrier = 42;
+  int64_t reportsUntilDone = 1;
+  int failReports = 0;  // this many reports on a barrier fail with kUnavailable first
+  uint64_t reportsOnBarrier = 0;
+  std::string lastError;
+};
+
+}  // namespace ember::app::testing
