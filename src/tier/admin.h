@@ -56,6 +56,14 @@ struct MappingReport {
   std::string lastError;
 };
 
+struct PinReport {
+  std::string bucket;
+  std::string prefix;
+  int64_t createdMs = 0;
+  int64_t expiresMs = 0;   // 0 = until unpinned
+  uint64_t warmBytes = 0;  // warm bytes under the prefix now
+};
+
 class TierAdmin {
  public:
   virtual ~TierAdmin() = default;
@@ -66,6 +74,15 @@ class TierAdmin {
   virtual asio::awaitable<Result<ObjectTierStatus>> objectStatus(std::string bucket,
                                                                  std::string key) = 0;
   virtual std::vector<MappingReport> mappings() = 0;
+
+  // Pins bucket/prefix (eviction never takes what is under it) until unpinned or for ttlMs.
+  // Errors: kInvalidArgument (not under a mapping), kInsufficientStorage (the pinned data would
+  // be more than the warm tier may hold: its high watermark).
+  virtual asio::awaitable<Result<PinReport>> pin(std::string bucket, std::string prefix,
+                                                 std::optional<int64_t> ttlMs) = 0;
+  // Errors: kNotFound (no pin on exactly that bucket and prefix).
+  virtual asio::awaitable<Status> unpin(std::string bucket, std::string prefix) = 0;
+  virtual asio::awaitable<std::vector<PinReport>> pins() = 0;
 };
 
 }  // namespace ember::tier

@@ -6,6 +6,8 @@
 
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
+#include <boost/asio/redirect_error.hpp>
+#include <boost/asio/use_awaitable.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <spdlog/spdlog.h>
 
@@ -35,6 +37,11 @@ Result<std::unique_ptr<TierManager>> TierManager::open(store::ObjectStorePtr inn
   wo.retryBase = t->options_.retryBase;
   wo.retryMax = t->options_.retryMax;
   t->wb_ = std::make_unique<WriteBack>(*t->inner_, *t->db_, t->table_, wo);
+  t->pins_ = std::make_unique<PinSet>(*t->db_);
+  store::ObjectStore* innerRaw = t->inner_.get();
+  t->evictor_ = std::make_unique<Evictor>(*t->inner_, t->table_, *t->wb_, *t->pins_,
+                                          t->options_.evict,
+                                          [innerRaw] { return innerRaw->capacity(); });
   t->tierStore_ = std::make_shared<TierStore>(t->inner_, t->table_, *t->wb_,
                                               t->options_.writeThroughTimeout);
   for (const Mapping& m : t->table_.all()) {
@@ -59,6 +66,7 @@ Result<std::unique_ptr<TierManager>> TierManager::open(store::ObjectStorePtr inn
   t->fills_ = std::make_unique<FillRegistry>(t->ioc_.get_executor(), fo, t->options_.fillCacheBytes);
   t->pool_ = std::make_unique<BlockingPool>(std::max(1u, t->options_.blockingThreads));
   t->wake_ = std::make_unique<asio::steady_timer>(t->ioc_);
+  t->evictTimer_ = std::make_unique<asio::steady_timer>(t->ioc_);
   return t;
 }
 
@@ -83,6 +91,7 @@ Status TierManager::start() {
     }
   }
   EMBER_TRY(wb_->recover());
+  EMBER_TRY(pins_->load());
   for (const Mapping& m : table_.all()) {
     if (m.cfg.mode != Mode::kReadOnly) {
       EMBER_TRY(queueExisting(m));
@@ -93,6 +102,7 @@ Status TierManager::start() {
       ioc_.get_executor());
   thread_ = std::thread([this] { ioc_.run(); });
   asio::co_spawn(ioc_, uploaderLoop(), asio::detached);
+  asio::co_spawn(ioc_, evictLoop(), asio::detached);
   for (const Mapping& m : table_.all()) {
     spdlog::info("tier: {}/{} -> {} ({}, revalidate {})", m.cfg.bucket, m.cfg.prefix,
                  m.cfg.cold.location.toString(), modeName(m.cfg.mode),
@@ -110,6 +120,7 @@ void TierManager::stop() {
   asio::post(ioc_, [this] {
     stopping_ = true;
     wake_->cancel();
+    evictTimer_->cancel();
   });
   work_.reset();
   // Uploads in flight are abandoned: their queue entries stay and run again after a restart.
@@ -159,13 +170,18 @@ bool TierManager::keyMapped(std::string_view bucket, std::string_view key) const
 
 // --- admin ---
 
+bool TierManager::covered(const std::string& bucket, const std::string& prefix) const {
+  for (const Mapping* m : table_.forBucket(bucket)) {
+    if (prefix.starts_with(m->cfg.prefix) || m->cfg.prefix.starts_with(prefix)) {
+      return true;
+    }
+  }
+  return false;
+}
+
 asio::awaitable<Result<FlushReport>> TierManager::flush(std::string bucket, std::string prefix,
                                                        std::optional<uint64_t> barrier) {
-  bool covered = false;
-  for (const Mapping* m : table_.forBucket(bucket)) {
-    covered = covered || prefix.starts_with(m->cfg.prefix) || m->cfg.prefix.starts_with(prefix);
-  }
-  if (!covered) {
+  if (!covered(bucket, prefix)) {
     co_return unexpected(Code::kInvalidArgument,
                          "'" + bucket + "/" + prefix + "' is not under any cold mapping");
   }
@@ -184,6 +200,7 @@ asio::awaitable<Result<ObjectTierStatus>> TierManager::objectStatus(std::string 
     co_return st;
   }
   std::string tk = tierKey(bucket, key);
+  st.pinned = pins_->pinned(bucket, key);
   if (auto d = wb_->dirty(tk)) {
     st.state = wb_->inFlight(tk) ? "uploading" : "dirty";
     st.size = d->size;
@@ -253,6 +270,91 @@ std::vector<MappingReport> TierManager::mappings() {
   return out;
 }
 
+Result<PinReport> TierManager::pinNow(const std::string& bucket, const std::string& prefix,
+                                      int64_t expiresMs, uint64_t expectBytes) {
+  if (!covered(bucket, prefix)) {
+    return unexpected(Code::kInvalidArgument,
+                      "'" + bucket + "/" + prefix + "' is not under any cold mapping");
+  }
+  auto limit = evictor_->capacityLimit();
+  EMBER_TRY(limit);
+  uint64_t others = 0;
+  for (const Pin& p : pins_->list()) {
+    if (p.bucket == bucket && p.prefix == prefix) {
+      continue;
+    }
+    auto b = evictor_->warmBytesUnder(p.bucket, p.prefix);
+    EMBER_TRY(b);
+    others += *b;
+  }
+  auto warm = evictor_->warmBytesUnder(bucket, prefix);
+  EMBER_TRY(warm);
+  uint64_t mine = std::max(*warm, expectBytes);
+  if (others + mine > *limit) {
+    return unexpected(Code::kInsufficientStorage,
+                      "pinning '" + bucket + "/" + prefix + "' (" + std::to_string(mine) +
+                          " bytes) would pin " + std::to_string(others + mine) +
+                          " bytes in all, more than the " + std::to_string(*limit) +
+                          " bytes the warm tier may hold (its high watermark)");
+  }
+  EMBER_TRY(pins_->add(bucket, prefix, expiresMs));
+  PinReport r;
+  r.bucket = bucket;
+  r.prefix = prefix;
+  r.createdMs = nowMillis();
+  r.expiresMs = expiresMs;
+  r.warmBytes = *warm;
+  return r;
+}
+
+asio::awaitable<Result<PinReport>> TierManager::pin(std::string bucket, std::string prefix,
+                                                   std::optional<int64_t> ttlMs) {
+  int64_t expires = ttlMs ? nowMillis() + *ttlMs : 0;
+  co_return co_await offload(*pool_, [this, bucket, prefix, expires] {
+    return pinNow(bucket, prefix, expires, 0);
+  });
+}
+
+asio::awaitable<Status> TierManager::unpin(std::string bucket, std::string prefix) {
+  co_return co_await offload(*pool_, [this, bucket, prefix] { return pins_->remove(bucket, prefix); });
+}
+
+asio::awaitable<std::vector<PinReport>> TierManager::pins() {
+  co_return co_await offload(*pool_, [this] {
+    std::vector<PinReport> out;
+    for (const Pin& p : pins_->list()) {
+      PinReport r;
+      r.bucket = p.bucket;
+      r.prefix = p.prefix;
+      r.createdMs = p.createdMs;
+      r.expiresMs = p.expiresMs;
+      if (auto b = evictor_->warmBytesUnder(p.bucket, p.prefix)) {
+        r.warmBytes = *b;
+      }
+      out.push_back(std::move(r));
+    }
+    return out;
+  });
+}
+
+asio::awaitable<void> TierManager::evictLoop() {
+  while (!stopping_) {
+    evictTimer_->expires_after(options_.evictInterval);
+    boost::system::error_code ec;
+    co_await evictTimer_->async_wait(asio::redirect_error(asio::use_awaitable, ec));
+    if (stopping_) {
+      break;
+    }
+    auto pass = co_await offload(*pool_, [this] {
+      pins_->expire();
+      return evictor_->runOnce();
+    });
+    if (!pass) {
+      spdlog::warn("tier: eviction pass failed: {}", pass.error().toString());
+    }
+  }
+}
+
 namespace {
 
 // Our totals are kept in our own counters; the registry's follow them (they only grow).
@@ -267,6 +369,15 @@ void follow(metrics::Counter& c, uint64_t v) {
 
 void TierManager::publishMetrics() {
   auto& reg = metrics::Registry::global();
+  EvictPass last = evictor_->lastPass();
+  reg.gauge("ember_tier_warm_bytes", "Warm bytes under mappings (at the last eviction check)")
+      .set(static_cast<int64_t>(last.warmBytes));
+  reg.gauge("ember_tier_pinned_bytes", "Warm bytes under pins (at the last eviction check)")
+      .set(static_cast<int64_t>(last.pinnedBytes));
+  follow(reg.counter("ember_tier_evicted_objects_total", "Clean warm copies evicted"),
+         evictor_->evictedObjects());
+  follow(reg.counter("ember_tier_evicted_bytes_total", "Bytes of clean warm copies evicted"),
+         evictor_->evictedBytes());
   std::vector<MappingReport> reports = mappings();
   for (const Mapping& m : table_.all()) {
     const MappingReport& r = reports[m.index];

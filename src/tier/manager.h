@@ -23,9 +23,11 @@
 #include "io/offload.h"
 #include "store/object_store.h"
 #include "tier/admin.h"
+#include "tier/evict.h"
 #include "tier/fill.h"
 #include "tier/list_merge.h"
 #include "tier/mapping.h"
+#include "tier/pins.h"
 #include "tier/state_db.h"
 #include "tier/tier_store.h"
 #include "tier/writeback.h"
@@ -45,6 +47,8 @@ struct TierOptions {
   unsigned readAhead = 4;
   uint64_t fillCacheBytes = 1ull << 30;   // partial fills kept for later range reads
   unsigned blockingThreads = 4;           // the tier's own pool (store and state-db calls)
+  EvictOptions evict;                     // capacity watermarks
+  std::chrono::milliseconds evictInterval{10'000};  // how often they are checked
 };
 
 class TierManager : public core::TierHooks, public TierAdmin {
@@ -79,6 +83,15 @@ class TierManager : public core::TierHooks, public TierAdmin {
   asio::awaitable<Result<ObjectTierStatus>> objectStatus(std::string bucket,
                                                          std::string key) override;
   std::vector<MappingReport> mappings() override;
+  asio::awaitable<Result<PinReport>> pin(std::string bucket, std::string prefix,
+                                         std::optional<int64_t> ttlMs) override;
+  asio::awaitable<Status> unpin(std::string bucket, std::string prefix) override;
+  asio::awaitable<std::vector<PinReport>> pins() override;
+  // The pin check and write, blocking (staging jobs call it): refuses with kInsufficientStorage
+  // when the pinned data, counting max(warm bytes under the prefix, expectBytes) for this one,
+  // would exceed the warm tier's high watermark.
+  Result<PinReport> pinNow(const std::string& bucket, const std::string& prefix, int64_t expiresMs,
+                           uint64_t expectBytes);
 
   // Publishes the ember_tier_* series on the global metrics registry (called before /metrics).
   void publishMetrics();
@@ -106,6 +119,8 @@ class TierManager : public core::TierHooks, public TierAdmin {
                                 const cold::ColdObjectInfo& info) const;
   Status queueExisting(const Mapping& m);
   asio::awaitable<void> uploaderLoop();
+  asio::awaitable<void> evictLoop();
+  bool covered(const std::string& bucket, const std::string& prefix) const;
   asio::awaitable<void> uploadOne(std::string tk);
   void poke();
 
@@ -113,6 +128,8 @@ class TierManager : public core::TierHooks, public TierAdmin {
   MappingTable table_;
   std::unique_ptr<StateDb> db_;
   std::unique_ptr<WriteBack> wb_;
+  std::unique_ptr<PinSet> pins_;
+  std::unique_ptr<Evictor> evictor_;
   store::ObjectStorePtr inner_;
   std::shared_ptr<TierStore> tierStore_;
 
@@ -128,6 +145,7 @@ class TierManager : public core::TierHooks, public TierAdmin {
 
   // The uploader (tier thread only).
   std::unique_ptr<asio::steady_timer> wake_;
+  std::unique_ptr<asio::steady_timer> evictTimer_;
   unsigned uploading_ = 0;
   bool stopping_ = false;
 };

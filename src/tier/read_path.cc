@@ -73,9 +73,11 @@ asio::awaitable<Result<core::ObjectRecord>> TierManager::onWarmHit(core::ObjectR
   }
   counters_[m->index]->warmHits++;
   std::string tk = tierKey(record.bucket, record.key);
+  evictor_->touch(tk);
+  std::string pinned = pins_->pinned(record.bucket, record.key) ? ",pinned" : "";
   if (auto d = wb_->dirty(tk)) {
     record.attrs.emplace_back(std::string(core::kTierStateAttr),
-                              wb_->inFlight(tk) ? "uploading" : "dirty");
+                              (wb_->inFlight(tk) ? "uploading" : "dirty") + pinned);
     co_return record;
   }
   if (m->cfg.revalidateAfter) {
@@ -123,7 +125,7 @@ asio::awaitable<Result<core::ObjectRecord>> TierManager::onWarmHit(core::ObjectR
       // The cold store could not answer: serve the warm copy (stale-if-error).
     }
   }
-  record.attrs.emplace_back(std::string(core::kTierStateAttr), "clean");
+  record.attrs.emplace_back(std::string(core::kTierStateAttr), "clean" + pinned);
   co_return record;
 }
 
@@ -223,6 +225,7 @@ void TierManager::ingest(std::shared_ptr<ColdFill> fill, const Mapping* m, std::
       return db_->putClean(tk, CleanEntry{committed->versionId, info.etag, nowMillis()});
     }();
     if (s) {
+      evictor_->touch(tk);
       counters_[m->index]->ingested++;
       counters_[m->index]->coldBytes += info.size;
     } else if (s.code() != Code::kAlreadyExists) {

@@ -13,6 +13,7 @@ namespace {
 constexpr char kDirty = 'd';
 constexpr char kClean = 'c';
 constexpr char kMapping = 'm';
+constexpr char kPin = 'p';
 const std::string kSeqKey = "s";
 
 void putU64(std::string& out, uint64_t v) {
@@ -225,6 +226,22 @@ Status StateDb::putClean(std::string_view tk, const CleanEntry& c) {
 
 Status StateDb::eraseClean(std::string_view tk) {
   return write(spaced(kClean, tk), std::nullopt, false);
+}
+
+Status StateDb::putPin(std::string_view id, std::string_view value) {
+  return write(spaced(kPin, id), value, true);
+}
+
+Status StateDb::erasePin(std::string_view id) { return write(spaced(kPin, id), std::nullopt, true); }
+
+Status StateDb::forEachPin(const std::function<void(std::string_view, std::string_view)>& fn) {
+  std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(rocksdb::ReadOptions()));
+  std::string start(1, kPin);
+  for (it->Seek(start); it->Valid() && it->key().starts_with(start); it->Next()) {
+    fn(std::string_view(it->key().data() + 1, it->key().size() - 1),
+       std::string_view(it->value().data(), it->value().size()));
+  }
+  return fromRocks(it->status(), "scan");
 }
 
 Result<std::optional<std::string>> StateDb::getMapping(std::string_view id) {

@@ -65,6 +65,11 @@ class StateDb {
   Status putClean(std::string_view tk, const CleanEntry& c);
   Status eraseClean(std::string_view tk);
 
+  // --- pins (synced): bucket\0prefix -> value bytes owned by PinSet ---
+  Status putPin(std::string_view id, std::string_view value);
+  Status erasePin(std::string_view id);
+  Status forEachPin(const std::function<void(std::string_view id, std::string_view value)>& fn);
+
   // --- mappings seen (synced) ---
   // The location recorded for a mapping id ("bucket\0prefix"), if any.
   Result<std::optional<std::string>> getMapping(std::string_view id);

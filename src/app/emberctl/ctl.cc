@@ -73,7 +73,7 @@ struct Answer {
   json body;             // the body parsed (discarded when it is not JSON)
   std::string message;   // when not ok(): what to tell the user
 
-  bool ok() const { return reached && status == 200 && body.is_object(); }
+  bool ok() const { return reached && status >= 200 && status < 300 && body.is_object(); }
   // Worth asking again while waiting: no connection (emberd restarting) or 503.
   bool retryable() const { return !reached || status == 503; }
 };
@@ -203,6 +203,64 @@ class Ctl {
                       std::to_string(m.uploadedObjects) + " (" + formatBytes(m.uploadedBytes) + ")",
                       std::to_string(m.failedUploads),
                       m.lastError.empty() ? "-" : printableExcerpt(m.lastError, kTableErrorMax)});
+    }
+    printTable(rows);
+    return kExitOk;
+  }
+
+  // pin BUCKET/PREFIX [--ttl D] | unpin BUCKET/PREFIX | pins
+  int pin(const std::string& targetText, std::optional<milliseconds> ttl, bool remove) {
+    Target t = splitTarget(targetText);
+    if (t.bucket.empty()) {
+      err_ << "emberctl: " << (remove ? "unpin" : "pin") << " needs BUCKET/PREFIX, not \""
+           << targetText << "\"\n";
+      return kExitUsage;
+    }
+    std::string query = "bucket=" + encodeQueryValue(t.bucket) + "&prefix=" +
+                        encodeQueryValue(t.rest);
+    if (ttl) {
+      query += "&ttl=" + std::to_string(std::max<int64_t>(1, ttl->count() / 1000));
+    }
+    Answer a = call(remove ? "DELETE" : "POST", "/tier/pins?" + query, seconds(60));
+    if (!a.ok()) {
+      return fail(a);
+    }
+    if (json_) {
+      out_ << a.raw;
+    } else if (remove) {
+      out_ << "unpinned " << t.show() << "\n";
+    } else {
+      auto p = app::pinFromJson(a.body);
+      if (!p) {
+        return badReply("/tier/pins", p.error());
+      }
+      out_ << "pinned " << t.show() << " (" << formatBytes(p->warmBytes) << " warm now)"
+           << (p->expiresMs ? ", until " + utcTime(p->expiresMs) : std::string()) << "\n";
+    }
+    return kExitOk;
+  }
+
+  int pins() {
+    Answer a = call("GET", "/tier/pins", seconds(60));
+    if (!a.ok()) {
+      return fail(a);
+    }
+    if (json_) {
+      out_ << a.raw;
+      return kExitOk;
+    }
+    auto pins = app::pinsFromJson(a.body);
+    if (!pins) {
+      return badReply("/tier/pins", pins.error());
+    }
+    if (pins->empty()) {
+      out_ << "no pins\n";
+      return kExitOk;
+    }
+    std::vector<std::vector<std::string>> rows{{"PIN", "WARM", "EXPIRES"}};
+    for (const tier::PinReport& p : *pins) {
+      rows.push_back({p.bucket + "/" + p.prefix, formatBytes(p.warmBytes),
+                      p.expiresMs ? utcTime(p.expiresMs) : "never"});
     }
     printTable(rows);
     return kExitOk;
@@ -465,6 +523,19 @@ int runEmberctl(int argc, const char* const* argv, std::ostream& out, std::ostre
   CLI::App* tierCmd =
       app.add_subcommand("tier", "list the cold mappings: mode, breaker, dirty data, uploads");
 
+  CLI::App* pinCmd = app.add_subcommand(
+      "pin", "pin BUCKET/PREFIX: eviction never takes its warm objects (exit 1 when it would pin "
+             "more than the warm tier may hold)");
+  std::string pinTarget;
+  std::string pinTtlText;
+  pinCmd->add_option("target", pinTarget, "BUCKET/PREFIX")->type_name("BUCKET/PREFIX")->required();
+  pinCmd->add_option("--ttl", pinTtlText, "drop the pin after this long (72h, 90m; default: never)")
+      ->type_name("DURATION");
+  CLI::App* unpinCmd = app.add_subcommand("unpin", "remove the pin on exactly BUCKET/PREFIX");
+  std::string unpinTarget;
+  unpinCmd->add_option("target", unpinTarget, "BUCKET/PREFIX")->type_name("BUCKET/PREFIX")->required();
+  CLI::App* pinsCmd = app.add_subcommand("pins", "list the pins and the warm bytes under each");
+
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
@@ -482,6 +553,16 @@ int runEmberctl(int argc, const char* const* argv, std::ostream& out, std::ostre
     timeout = *d;
   }
 
+  std::optional<milliseconds> pinTtl;
+  if (!pinTtlText.empty()) {
+    auto d = parseDuration(pinTtlText);
+    if (!d) {
+      err << "emberctl: --ttl: " << d.error().message() << "\n";
+      return kExitUsage;
+    }
+    pinTtl = *d;
+  }
+
   Ctl ctl(out, err, tty, jsonOut);
   if (int code = ctl.resolveAdmin(admin, portFile); code != kExitOk) {
     return code;
@@ -494,6 +575,15 @@ int runEmberctl(int argc, const char* const* argv, std::ostream& out, std::ostre
   }
   if (tierCmd->parsed()) {
     return ctl.tier();
+  }
+  if (pinCmd->parsed()) {
+    return ctl.pin(pinTarget, pinTtl, false);
+  }
+  if (unpinCmd->parsed()) {
+    return ctl.pin(unpinTarget, std::nullopt, true);
+  }
+  if (pinsCmd->parsed()) {
+    return ctl.pins();
   }
   return kExitUsage;
 }

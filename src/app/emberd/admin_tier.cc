@@ -173,12 +173,60 @@ asio::awaitable<Result<Reply>> objectStatus(Call& c) {
   co_return Reply{200, toJson(*s)};
 }
 
+// GET /tier/pins: every pin with the warm bytes under it.
+asio::awaitable<Result<Reply>> listPins(Call& c) {
+  std::vector<tier::PinReport> pins = co_await c.tier.pins();
+  co_return Reply{200, pinsJson(pins)};
+}
+
+// POST /tier/pins?bucket=B&prefix=P[&ttl=SECONDS]: pins a prefix (201), or renews its expiry.
+asio::awaitable<Result<Reply>> addPin(Call& c) {
+  auto bucket = c.required("bucket");
+  if (!bucket) {
+    co_return unexpected(bucket.error());
+  }
+  auto ttl = c.number("ttl");
+  if (!ttl) {
+    co_return unexpected(ttl.error());
+  }
+  std::optional<int64_t> ttlMs;
+  if (*ttl) {
+    if (**ttl == 0 || **ttl > 100ULL * 365 * 24 * 3600) {
+      co_return unexpected(Code::kInvalidArgument, "ttl must be 1 second to 100 years");
+    }
+    ttlMs = static_cast<int64_t>(**ttl) * 1000;
+  }
+  Result<tier::PinReport> r = co_await c.tier.pin(*bucket, c.optional("prefix"), ttlMs);
+  if (!r) {
+    co_return unexpected(r.error());
+  }
+  co_return Reply{201, toJson(*r)};
+}
+
+// DELETE /tier/pins?bucket=B&prefix=P: removes the pin on exactly that prefix.
+asio::awaitable<Result<Reply>> removePin(Call& c) {
+  auto bucket = c.required("bucket");
+  if (!bucket) {
+    co_return unexpected(bucket.error());
+  }
+  std::string prefix = c.optional("prefix");
+  Status s = co_await c.tier.unpin(*bucket, prefix);
+  if (!s) {
+    co_return unexpected(s);
+  }
+  co_return Reply{200, nlohmann::ordered_json{{"bucket", *bucket}, {"prefix", prefix},
+                                              {"unpinned", true}}};
+}
+
 // New routes go here (and into docs/tiering.md, "Admin API").
 constexpr Route kRoutes[] = {
     {"GET", "/tier", "", &listMappings},
     {"POST", "/tier/flush", "bucket prefix", &takeFlushBarrier},
     {"GET", "/tier/flush", "bucket prefix barrier wait", &reportFlushBarrier},
     {"GET", "/tier/object", "bucket key", &objectStatus},
+    {"GET", "/tier/pins", "", &listPins},
+    {"POST", "/tier/pins", "bucket prefix ttl", &addPin},
+    {"DELETE", "/tier/pins", "bucket prefix", &removePin},
 };
 
 // --- matching ---
@@ -304,6 +352,8 @@ int tierErrorStatus(Code code) {
       return 404;
     case Code::kMethodNotAllowed:
       return 405;
+    case Code::kInsufficientStorage:
+      return 507;
     case Code::kBusy:
     case Code::kUnavailable:
     case Code::kTimeout:

@@ -195,6 +195,27 @@ TEST_F(AdminTierTest, FlushParametersAreChecked) {
   EXPECT_TRUE(fake.flushCalls.empty());
 }
 
+TEST_F(AdminTierTest, PinsAreAddedListedAndRemoved) {
+  start(&fake);
+  ClientResponse r = request("POST", "/tier/pins?bucket=data&prefix=ds%2Fv7%2F&ttl=3600");
+  ASSERT_EQ(r.status, 201) << r.body;
+  EXPECT_EQ(body(r), json::parse(R"({"bucket":"data","prefix":"ds/v7/","created_ms":1700000000000,
+      "expires_ms":1700003600000,"warm_bytes":77})"));
+  r = request("GET", "/tier/pins");
+  ASSERT_EQ(r.status, 200) << r.body;
+  auto pins = pinsFromJson(body(r));
+  ASSERT_TRUE(pins) << pins.error().toString();
+  ASSERT_EQ(pins->size(), 1u);
+  EXPECT_EQ((*pins)[0].prefix, "ds/v7/");
+  r = request("DELETE", "/tier/pins?bucket=data&prefix=ds%2Fv7%2F");
+  ASSERT_EQ(r.status, 200) << r.body;
+  EXPECT_EQ(body(r).value("unpinned", false), true);
+  expectError("DELETE", "/tier/pins?bucket=data&prefix=ds%2Fv7%2F", 404, "NotFound", "no pin");
+  expectError("POST", "/tier/pins?bucket=full&prefix=x", 507, "InsufficientStorage", "more than fits");
+  expectError("POST", "/tier/pins?bucket=data&ttl=0", 400, "InvalidArgument", "ttl");
+  expectError("POST", "/tier/pins?prefix=x", 400, "InvalidArgument", "bucket");
+}
+
 TEST_F(AdminTierTest, ObjectStatusDecodesTheKey) {
   start(&fake);
   // '/', a space, '+' (kept literally), '&' and '=' escaped, and UTF-8.

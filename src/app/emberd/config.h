@@ -87,6 +87,11 @@ struct Config {
     uint64_t chunkBytes = 8ULL << 20;   // read-through chunk
     unsigned readAhead = 4;
     uint64_t fillCacheBytes = 1ULL << 30;
+    uint32_t evictHighPercent = 90;     // eviction watermarks: data volume fill (0 = off) ...
+    uint32_t evictLowPercent = 80;
+    uint64_t evictHighBytes = 0;        // ... and warm bytes under mappings (0 = off)
+    uint64_t evictLowBytes = 0;
+    uint32_t evictIntervalMs = 10'000;
     std::vector<tier::MappingConfig> mappings;
   } tier;
   // [log]

@@ -141,6 +141,17 @@ void readTierConfig(const toml::table& t, Config& c) {
   section(t, "chunk_bytes", c.tier.chunkBytes, 64 * 1024, 1ULL << 30);
   section(t, "read_ahead", c.tier.readAhead, 0, 64);
   section(t, "fill_cache_bytes", c.tier.fillCacheBytes, 0, std::numeric_limits<int64_t>::max());
+  section(t, "evict_high_percent", c.tier.evictHighPercent, 0, 100);
+  section(t, "evict_low_percent", c.tier.evictLowPercent, 0, 100);
+  section(t, "evict_high_bytes", c.tier.evictHighBytes, 0, std::numeric_limits<int64_t>::max());
+  section(t, "evict_low_bytes", c.tier.evictLowBytes, 0, std::numeric_limits<int64_t>::max());
+  section(t, "evict_interval_ms", c.tier.evictIntervalMs, 100, 3'600'000);
+  if (c.tier.evictLowPercent > c.tier.evictHighPercent) {
+    throw std::runtime_error("tier.evict_low_percent must not be above tier.evict_high_percent");
+  }
+  if (c.tier.evictLowBytes > c.tier.evictHighBytes) {
+    throw std::runtime_error("tier.evict_low_bytes must not be above tier.evict_high_bytes");
+  }
   if (const toml::node* n = t.at_path("tier.mappings").node()) {
     const toml::array* a = n->as_array();
     if (!a) {

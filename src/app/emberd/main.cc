@@ -133,6 +133,11 @@ int run(app::Config cfg) {
     to.chunkBytes = cfg.tier.chunkBytes;
     to.readAhead = cfg.tier.readAhead;
     to.fillCacheBytes = cfg.tier.fillCacheBytes;
+    to.evict.highPercent = cfg.tier.evictHighPercent;
+    to.evict.lowPercent = cfg.tier.evictLowPercent;
+    to.evict.highBytes = cfg.tier.evictHighBytes;
+    to.evict.lowBytes = cfg.tier.evictLowBytes;
+    to.evictInterval = std::chrono::milliseconds(cfg.tier.evictIntervalMs);
     auto opened = tier::TierManager::open(*store, std::move(to));
     if (!opened) {
       spdlog::critical("cannot start the tier manager: {}", opened.error().toString());

@@ -56,6 +56,22 @@ ordered_json mappingsJson(const std::vector<tier::MappingReport>& mappings) {
   return ordered_json{{"mappings", std::move(list)}};
 }
 
+ordered_json toJson(const tier::PinReport& p) {
+  return ordered_json{{"bucket", p.bucket},
+                      {"prefix", p.prefix},
+                      {"created_ms", p.createdMs},
+                      {"expires_ms", p.expiresMs},
+                      {"warm_bytes", p.warmBytes}};
+}
+
+ordered_json pinsJson(const std::vector<tier::PinReport>& pins) {
+  ordered_json list = ordered_json::array();
+  for (const tier::PinReport& p : pins) {
+    list.push_back(toJson(p));
+  }
+  return ordered_json{{"pins", std::move(list)}};
+}
+
 ordered_json errorJson(const Status& s) {
   return ordered_json{{"error", std::string(codeName(s.code()))}, {"message", s.message()}};
 }
@@ -183,6 +199,39 @@ Result<ErrorBody> errorFromJson(const json& j) {
     return unexpected(Code::kInvalidArgument, "the reply has no \"error\" field");
   }
   return e;
+}
+
+}  // namespace ember::app
+
+namespace ember::app {
+
+Result<tier::PinReport> pinFromJson(const json& j) {
+  tier::PinReport p;
+  FieldReader f(j, "a pin");
+  f.field("bucket", p.bucket)
+      .field("prefix", p.prefix)
+      .field("created_ms", p.createdMs)
+      .field("expires_ms", p.expiresMs)
+      .field("warm_bytes", p.warmBytes);
+  if (!f.status()) {
+    return unexpected(f.status());
+  }
+  return p;
+}
+
+Result<std::vector<tier::PinReport>> pinsFromJson(const json& j) {
+  if (!j.is_object() || !j.contains("pins") || !j["pins"].is_array()) {
+    return unexpected(Code::kInvalidArgument, "the reply has no \"pins\" array");
+  }
+  std::vector<tier::PinReport> out;
+  for (const json& item : j["pins"]) {
+    auto p = pinFromJson(item);
+    if (!p) {
+      return unexpected(p.error());
+    }
+    out.push_back(std::move(*p));
+  }
+  return out;
 }
 
 }  // namespace ember::app

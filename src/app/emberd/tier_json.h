@@ -18,6 +18,9 @@ nlohmann::ordered_json toJson(const tier::ObjectTierStatus& s);
 nlohmann::ordered_json toJson(const tier::MappingReport& m);
 // {"mappings": [...]}
 nlohmann::ordered_json mappingsJson(const std::vector<tier::MappingReport>& mappings);
+nlohmann::ordered_json toJson(const tier::PinReport& p);
+// {"pins": [...]}
+nlohmann::ordered_json pinsJson(const std::vector<tier::PinReport>& pins);
 // {"error": "<codeName>", "message": "..."}
 nlohmann::ordered_json errorJson(const Status& s);
 
@@ -27,6 +30,8 @@ nlohmann::ordered_json errorJson(const Status& s);
 Result<tier::FlushReport> flushReportFromJson(const nlohmann::json& j);
 Result<tier::ObjectTierStatus> objectStatusFromJson(const nlohmann::json& j);
 Result<std::vector<tier::MappingReport>> mappingsFromJson(const nlohmann::json& j);
+Result<tier::PinReport> pinFromJson(const nlohmann::json& j);
+Result<std::vector<tier::PinReport>> pinsFromJson(const nlohmann::json& j);
 // An error body: the code name (codeName()) and the message.
 struct ErrorBody {
   std::string error;

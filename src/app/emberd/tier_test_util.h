@@ -89,7 +89,33 @@ class FakeTierAdmin : public tier::TierAdmin {
     return {m, tier::MappingReport{}};
   }
 
+  asio::awaitable<Result<tier::PinReport>> pin(std::string bucket, std::string prefix,
+                                                std::optional<int64_t> ttlMs) override {
+    std::lock_guard<std::mutex> lock(mu);
+    if (bucket == "full") {
+      co_return unexpected(Code::kInsufficientStorage, "pinning more than fits");
+    }
+    tier::PinReport p{bucket, prefix, 1700000000000, ttlMs ? 1700000000000 + *ttlMs : 0, 77};
+    pinned.push_back(p);
+    co_return p;
+  }
+  asio::awaitable<Status> unpin(std::string bucket, std::string prefix) override {
+    std::lock_guard<std::mutex> lock(mu);
+    for (auto it = pinned.begin(); it != pinned.end(); ++it) {
+      if (it->bucket == bucket && it->prefix == prefix) {
+        pinned.erase(it);
+        co_return Status::ok();
+      }
+    }
+    co_return makeError(Code::kNotFound, "no pin on '" + bucket + "/" + prefix + "'");
+  }
+  asio::awaitable<std::vector<tier::PinReport>> pins() override {
+    std::lock_guard<std::mutex> lock(mu);
+    co_return pinned;
+  }
+
   std::mutex mu;
+  std::vector<tier::PinReport> pinned;
   std::vector<FlushCall> flushCalls;
   std::vector<std::pair<std::string, std::string>> statusCalls;
   Status flushError;
