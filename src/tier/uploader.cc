@@ -119,8 +119,11 @@ asio::awaitable<void> TierManager::uploadOne(std::string tk) {
       }
     }
     if (!outcome) {
-      spdlog::warn("tier: write-back of {}/{} to {} failed (will retry): {}", bucket, key,
-                   m.cfg.cold.location.toString(), outcome.error().toString());
+      // A warning for a key's first failure; its retries (every key retries while the cold store
+      // is down) log at debug level, or an outage would flood the log.
+      auto level = wb_->lastError(t.tk).empty() ? spdlog::level::warn : spdlog::level::debug;
+      spdlog::log(level, "tier: write-back of {}/{} to {} failed (will retry): {}", bucket, key,
+                  m.cfg.cold.location.toString(), outcome.error().toString());
     }
     listCache_.invalidate(m.index);
   }

@@ -431,9 +431,13 @@ class Azurite(_Process):
 
     stop_timeout = 10
 
-    def __init__(self, accounts=BLOB_ACCOUNTS, memory_limit_mb=1024, persist=False, debug_log=False):
+    def __init__(self, accounts=BLOB_ACCOUNTS, memory_limit_mb=1024, persist=False, debug_log=False,
+                 host="127.0.0.1", netns=None):
         """persist: keep blobs in a folder (they survive stop()/start(), which then reuses the port) instead of
-        memory. debug_log: Azurite's debug log, where request_log() finds every request it served."""
+        memory. debug_log: Azurite's debug log, where request_log() finds every request it served. netns: run it
+        inside that network namespace (`ip netns exec`), listening on `host` there."""
+        self.host = host
+        self.netns = netns
         self.tmp = make_tmpdir("ember-azurite-")
         self.log_path = os.path.join(self.tmp, "azurite.log")
         self.debug_path = os.path.join(self.tmp, "debug.log") if debug_log else None
@@ -456,7 +460,8 @@ class Azurite(_Process):
                 store = ["--location", os.path.join(self.tmp, "workspace")]
             else:
                 store = ["--inMemoryPersistence", "--extentMemoryLimit", str(self.memory_limit_mb)]
-            cmd = [exe, "--blobHost", "127.0.0.1", "--blobPort", str(self.blob_port), *store, "--loose",
+            wrap = ["ip", "netns", "exec", self.netns] if self.netns else []
+            cmd = [*wrap, exe, "--blobHost", self.host, "--blobPort", str(self.blob_port), *store, "--loose",
                    "--skipApiVersionCheck", "--disableProductStyleUrl", "--disableTelemetry", "-s"]
             if self.debug_path:
                 cmd += ["--debug", self.debug_path]
@@ -475,7 +480,7 @@ class Azurite(_Process):
             deadline = time.monotonic() + timeout
             while time.monotonic() < deadline and self.proc.poll() is None:
                 try:
-                    with socket.create_connection(("127.0.0.1", self.blob_port), timeout=2):
+                    with socket.create_connection((self.host, self.blob_port), timeout=2):
                         pass
                     if "successfully listens" in self.log_tail(20):
                         return self
@@ -496,10 +501,10 @@ class Azurite(_Process):
 
     @property
     def blob_host(self):
-        return f"127.0.0.1:{self.blob_port}"
+        return f"{self.host}:{self.blob_port}"
 
     def blob_endpoint_of(self, account=None):
-        return f"http://127.0.0.1:{self.blob_port}/{account or self.blob_account}"
+        return f"http://{self.host}:{self.blob_port}/{account or self.blob_account}"
 
     @property
     def blob_endpoint(self):
@@ -529,7 +534,7 @@ class Azurite(_Process):
     def healthz(self):
         """200 if the port accepts connections (Azurite has no health endpoint), like Emberd.healthz."""
         try:
-            with socket.create_connection(("127.0.0.1", self.blob_port), timeout=5):
+            with socket.create_connection((self.host, self.blob_port), timeout=5):
                 return 200
         except OSError:
             return None

@@ -93,19 +93,25 @@ class WriteBackTest(tierutil.TierCase):
         self.s3.put_object(Bucket="ckpt", Key="outage/warm", Body=b"warm before")
         self.cold_put("seed", "outage/cold-only", b"only in cold")
         self.flush("ckpt", "outage/")
+        # Azurite goes away while the queue is draining: some of these are uploaded, some are not.
+        acked = {}
+        for i in range(30):
+            data = harness.random_bytes(300_000 + i, seed=3000 + i)
+            self.s3.put_object(Bucket="ckpt", Key=f"outage/mid{i:02}", Body=data)
+            acked[f"outage/mid{i:02}"] = data
         self.az.stop()
         try:
             # Warm data is served as before.
             self.assertEqual(self.s3.get_object(Bucket="ckpt", Key="outage/warm")["Body"].read(), b"warm before")
             # Writes are accepted and queued.
-            acked = {}
             for i in range(20):
                 data = harness.random_bytes(50_000 + i, seed=1000 + i)
                 self.s3.put_object(Bucket="ckpt", Key=f"outage/new{i:02}", Body=data)
                 acked[f"outage/new{i:02}"] = data
             self.assertEqual(self.tier_state("ckpt", "outage/new00"), "dirty")
             st, r = self.srv.admin_json("POST", "/tier/flush?bucket=ckpt&prefix=outage/")
-            self.assertEqual((st, r["done"], r["pending_objects"]), (200, False, 20), r)
+            self.assertEqual((st, r["done"]), (200, False), r)
+            self.assertGreaterEqual(r["pending_objects"], 20, r)
             # A cold-only object fails fast with a clear error.
             t0 = time.monotonic()
             c = harness.boto_client(self.srv, retries=1)
