@@ -246,14 +246,16 @@ struct ColdFill::Impl {
     }
   }
 
-  // read() on the fill's executor.
-  static asio::awaitable<Result<size_t>> readHere(std::shared_ptr<ColdFill> self, uint64_t offset,
-                                                  std::span<char> buf, uint64_t windowEnd) {
+  // read()'s first half, on the fill's executor: fetches (or waits for) the chunk holding
+  // `offset` and returns how many bytes from `offset` may be read now (0 at the end).
+  static asio::awaitable<Result<size_t>> waitReadable(std::shared_ptr<ColdFill> self,
+                                                      uint64_t offset, size_t size,
+                                                      uint64_t windowEnd) {
     Impl& d = *self->impl_;
     if (d.stale) {
       co_return unexpected(d.staleError());
     }
-    if (offset >= d.info.size || buf.empty()) {
+    if (offset >= d.info.size || size == 0) {
       co_return size_t{0};
     }
     const uint64_t c = offset / d.options.chunkSize;
@@ -282,23 +284,28 @@ struct ColdFill::Impl {
       }
     }
     const uint64_t end = d.chunkBegin(c) + d.chunkLen(c);
-    const size_t want = static_cast<size_t>(std::min<uint64_t>(buf.size(), end - offset));
+    co_return static_cast<size_t>(std::min<uint64_t>(size, end - offset));
+  }
+
+  // read()'s second half, on the caller's thread: a present chunk is never written again, so its
+  // bytes can be read without the executor (keeping the copying off the one tier thread).
+  static Result<size_t> readPresent(const Impl& d, uint64_t offset, std::span<char> buf) {
     size_t done = 0;
-    while (done < want) {
-      const ssize_t n = ::pread(d.fd, buf.data() + done, want - done,
+    while (done < buf.size()) {
+      const ssize_t n = ::pread(d.fd, buf.data() + done, buf.size() - done,
                                 static_cast<off_t>(offset + done));
       if (n < 0) {
         if (errno == EINTR) {
           continue;
         }
-        co_return unexpected(ioError("pread"));
+        return unexpected(ioError("pread"));
       }
       if (n == 0) {
-        co_return unexpected(Code::kIOError, "fill: the fill file is shorter than the object");
+        return unexpected(Code::kIOError, "fill: the fill file is shorter than the object");
       }
       done += static_cast<size_t>(n);
     }
-    co_return done;
+    return done;
   }
 };
 
@@ -343,17 +350,24 @@ const std::string& ColdFill::coldKey() const { return impl_->coldKey; }
 asio::awaitable<Result<size_t>> ColdFill::read(uint64_t offset, std::span<char> buf,
                                                uint64_t windowEnd) {
   auto self = shared_from_this();
-  auto op = Impl::readHere(self, offset, buf, windowEnd);
+  auto op = Impl::waitReadable(self, offset, buf.size(), windowEnd);
   // Runs on the fill's executor; the completion resumes this coroutine on the caller's.
   auto r = co_await asio::co_spawn(self->impl_->executor, std::move(op), asio::use_awaitable);
-  co_return r;
+  if (!r || *r == 0) {
+    co_return r;
+  }
+  co_return Impl::readPresent(*self->impl_, offset, buf.first(*r));
 }
 
 Result<size_t> ColdFill::readBlocking(uint64_t offset, std::span<char> buf, uint64_t windowEnd) {
   auto self = shared_from_this();
-  auto op = Impl::readHere(self, offset, buf, windowEnd);
+  auto op = Impl::waitReadable(self, offset, buf.size(), windowEnd);
   auto fut = asio::co_spawn(impl_->executor, std::move(op), asio::use_future);
-  return fut.get();
+  auto r = fut.get();
+  if (!r || *r == 0) {
+    return r;
+  }
+  return Impl::readPresent(*impl_, offset, buf.first(*r));
 }
 
 bool ColdFill::complete() const { return impl_->complete; }
