@@ -64,6 +64,48 @@ struct PinReport {
   uint64_t warmBytes = 0;  // warm bytes under the prefix now
 };
 
+// A staging job (docs/tiering.md, "Staging"): pulls every cold object under bucket/prefix into the
+// warm tier, `parallel` at a time, optionally pinning the prefix first.
+struct StageRequest {
+  std::string bucket;
+  std::string prefix;           // must be under a mapping of the bucket
+  bool pin = false;
+  std::optional<int64_t> ttlSeconds;  // pin: how long the pin lasts (absent: until unpinned)
+  unsigned parallel = 8;        // objects in flight, 1..256
+  uint64_t maxRate = 0;         // bytes/s fetched from cold, 0 = unlimited
+};
+
+struct StageFailure {
+  std::string key;     // the local key
+  std::string reason;
+  unsigned attempts = 0;
+};
+
+struct StageReport {
+  std::string id;
+  StageRequest request;
+  int64_t pinExpiresMs = 0;     // pin with a ttl: when the pin ends (unix ms), else 0
+  std::string state;            // queued | listing | running | done | failed | cancelled
+  std::string error;            // failed: why the job as a whole failed
+  bool listingComplete = false;
+  uint64_t objectsListed = 0;   // the total once listingComplete
+  uint64_t objectsDone = 0;     // pulled into the warm tier
+  uint64_t objectsSkipped = 0;  // already warm with the cold ETag, or written locally
+  uint64_t objectsFailed = 0;
+  uint64_t bytesListed = 0;
+  uint64_t bytesDone = 0;       // pulled from cold
+  uint64_t bytesSkipped = 0;
+  uint64_t rateBytesPerSec = 0; // over the last few seconds
+  int64_t etaSeconds = -1;      // -1: unknown (listing not complete, or no rate yet)
+  int64_t createdMs = 0;
+  int64_t startedMs = 0;
+  int64_t finishedMs = 0;       // 0 while not finished
+  uint64_t resumes = 0;         // times the job was resumed after a restart
+  std::vector<StageFailure> failures;  // capped (the first kMaxStageFailures)
+};
+
+inline constexpr size_t kMaxStageFailures = 1000;
+
 class TierAdmin {
  public:
   virtual ~TierAdmin() = default;
@@ -83,6 +125,15 @@ class TierAdmin {
   // Errors: kNotFound (no pin on exactly that bucket and prefix).
   virtual asio::awaitable<Status> unpin(std::string bucket, std::string prefix) = 0;
   virtual asio::awaitable<std::vector<PinReport>> pins() = 0;
+  // --- staging jobs ---
+  // Creates and starts a job. Errors: kInvalidArgument (not under a mapping, parallel out of
+  // range), kUnavailable (the tier is not running).
+  virtual asio::awaitable<Result<StageReport>> startStage(StageRequest request) = 0;
+  // Errors: kNotFound (no such job).
+  virtual asio::awaitable<Result<StageReport>> stageStatus(std::string id) = 0;
+  virtual asio::awaitable<std::vector<StageReport>> listStages() = 0;
+  // Cancels a queued or running job (a finished one is returned as it is). Errors: kNotFound.
+  virtual asio::awaitable<Result<StageReport>> cancelStage(std::string id) = 0;
 };
 
 }  // namespace ember::tier

@@ -67,6 +67,28 @@ Result<std::unique_ptr<TierManager>> TierManager::open(store::ObjectStorePtr inn
   t->pool_ = std::make_unique<BlockingPool>(std::max(1u, t->options_.blockingThreads));
   t->wake_ = std::make_unique<asio::steady_timer>(t->ioc_);
   t->evictTimer_ = std::make_unique<asio::steady_timer>(t->ioc_);
+  StagerDeps sd;
+  sd.executor = t->ioc_.get_executor();
+  sd.inner = t->inner_.get();
+  sd.db = t->db_.get();
+  sd.wb = t->wb_.get();
+  sd.table = &t->table_;
+  for (auto& cs : t->cold_) {
+    sd.cold.push_back(cs.get());
+  }
+  sd.pool = t->pool_.get();
+  // A staging job with --pin pins its prefix before pulling: refused (the job fails) when it would
+  // pin more than the warm tier may hold.
+  TierManager* self = t.get();
+  sd.pinner = [self](const std::string& bucket, const std::string& prefix,
+                     std::optional<int64_t> expiresMs, uint64_t bytes) -> Status {
+    auto pinned = self->pinNow(bucket, prefix, expiresMs.value_or(0), bytes);
+    return pinned ? Status::ok() : pinned.error();
+  };
+  StagerOptions so;
+  so.chunkBytes = t->options_.chunkBytes;
+  so.owner = t->options_.owner;
+  t->stager_ = std::make_unique<Stager>(std::move(sd), so);
   return t;
 }
 
@@ -97,6 +119,8 @@ Status TierManager::start() {
       EMBER_TRY(queueExisting(m));
     }
   }
+  // Unfinished staging jobs resume (their coroutines run once the tier thread starts).
+  EMBER_TRY(stager_->resume());
   wb_->setNotify([this] { poke(); });
   work_ = std::make_unique<asio::executor_work_guard<asio::io_context::executor_type>>(
       ioc_.get_executor());
@@ -355,6 +379,23 @@ asio::awaitable<void> TierManager::evictLoop() {
   }
 }
 
+asio::awaitable<Result<StageReport>> TierManager::startStage(StageRequest request) {
+  if (!thread_.joinable()) {
+    co_return unexpected(Code::kUnavailable, "the tier is not running");
+  }
+  co_return stager_->start(std::move(request));
+}
+
+asio::awaitable<Result<StageReport>> TierManager::stageStatus(std::string id) {
+  co_return stager_->status(id);
+}
+
+asio::awaitable<std::vector<StageReport>> TierManager::listStages() { co_return stager_->list(); }
+
+asio::awaitable<Result<StageReport>> TierManager::cancelStage(std::string id) {
+  co_return stager_->cancel(id);
+}
+
 namespace {
 
 // Our totals are kept in our own counters; the registry's follow them (they only grow).
@@ -378,6 +419,14 @@ void TierManager::publishMetrics() {
          evictor_->evictedObjects());
   follow(reg.counter("ember_tier_evicted_bytes_total", "Bytes of clean warm copies evicted"),
          evictor_->evictedBytes());
+  StagerTotals st = stager_->totals();
+  follow(reg.counter("ember_tier_stage_bytes_total", "Bytes pulled from cold by staging jobs", {}),
+         st.bytes);
+  follow(reg.counter("ember_tier_stage_objects_total",
+                     "Objects made warm by staging jobs", {}),
+         st.objects);
+  reg.gauge("ember_tier_stage_jobs_running", "Staging jobs queued or running", {})
+      .set(static_cast<int64_t>(st.running));
   std::vector<MappingReport> reports = mappings();
   for (const Mapping& m : table_.all()) {
     const MappingReport& r = reports[m.index];

@@ -28,6 +28,7 @@
 #include "tier/list_merge.h"
 #include "tier/mapping.h"
 #include "tier/pins.h"
+#include "tier/stage.h"
 #include "tier/state_db.h"
 #include "tier/tier_store.h"
 #include "tier/writeback.h"
@@ -92,6 +93,10 @@ class TierManager : public core::TierHooks, public TierAdmin {
   // would exceed the warm tier's high watermark.
   Result<PinReport> pinNow(const std::string& bucket, const std::string& prefix, int64_t expiresMs,
                            uint64_t expectBytes);
+  asio::awaitable<Result<StageReport>> startStage(StageRequest request) override;
+  asio::awaitable<Result<StageReport>> stageStatus(std::string id) override;
+  asio::awaitable<std::vector<StageReport>> listStages() override;
+  asio::awaitable<Result<StageReport>> cancelStage(std::string id) override;
 
   // Publishes the ember_tier_* series on the global metrics registry (called before /metrics).
   void publishMetrics();
@@ -133,6 +138,9 @@ class TierManager : public core::TierHooks, public TierAdmin {
   store::ObjectStorePtr inner_;
   std::shared_ptr<TierStore> tierStore_;
 
+  // Staging jobs (stage.h). Declared before ioc_ so it outlives the job coroutines' frames,
+  // which ioc_'s destruction frees.
+  std::unique_ptr<Stager> stager_;
   asio::io_context ioc_{1};
   std::unique_ptr<asio::executor_work_guard<asio::io_context::executor_type>> work_;
   std::thread thread_;

@@ -2,6 +2,8 @@
 
 #include <algorithm>
 
+#include "common/time_util.h"
+
 namespace ember::tier {
 
 std::string_view modeName(Mode m) {
@@ -67,6 +69,20 @@ std::vector<const Mapping*> MappingTable::forBucket(std::string_view bucket) con
 bool MappingTable::bucketMapped(std::string_view bucket) const {
   return std::any_of(mappings_.begin(), mappings_.end(),
                      [&](const Mapping& m) { return m.cfg.bucket == bucket; });
+}
+
+store::ObjectRecord recordOfColdObject(const std::string& bucket, const std::string& key,
+                                       const cold::ColdObjectInfo& info, const std::string& owner) {
+  store::ObjectRecord r;
+  r.bucket = bucket;
+  r.key = key;
+  r.size = info.size;
+  r.etag = info.etag;
+  r.mtimeMs = info.lastModifiedMs ? info.lastModifiedMs : nowMillis();
+  r.createdMs = r.mtimeMs;
+  r.owner = owner;
+  r.content.contentType = info.contentType.empty() ? "application/octet-stream" : info.contentType;
+  return r;
 }
 
 }  // namespace ember::tier

@@ -14,6 +14,7 @@
 
 #include "cold/cold_store.h"
 #include "common/status.h"
+#include "store/object_store.h"
 
 namespace ember::tier {
 
@@ -66,5 +67,10 @@ class MappingTable {
  private:
   std::vector<Mapping> mappings_;
 };
+
+// The record of a cold object as the warm tier shows and stores it: its ETag is the cold ETag, its
+// mtime the cold Last-Modified (now when unknown), owned by `owner`; no extents, no attributes.
+store::ObjectRecord recordOfColdObject(const std::string& bucket, const std::string& key,
+                                       const cold::ColdObjectInfo& info, const std::string& owner);
 
 }  // namespace ember::tier

@@ -53,15 +53,7 @@ asio::awaitable<Result<cold::ColdObjectInfo>> TierManager::headOnTier(const Mapp
 
 core::ObjectRecord TierManager::coldRecord(const std::string& bucket, const std::string& key,
                                            const cold::ColdObjectInfo& info) const {
-  core::ObjectRecord r;
-  r.bucket = bucket;
-  r.key = key;
-  r.size = info.size;
-  r.etag = info.etag;
-  r.mtimeMs = info.lastModifiedMs ? info.lastModifiedMs : nowMillis();
-  r.createdMs = r.mtimeMs;
-  r.owner = options_.owner;
-  r.content.contentType = info.contentType.empty() ? "application/octet-stream" : info.contentType;
+  core::ObjectRecord r = recordOfColdObject(bucket, key, info, options_.owner);
   r.attrs.emplace_back(std::string(core::kTierStateAttr), "cold");
   return r;
 }

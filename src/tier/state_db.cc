@@ -14,6 +14,7 @@ constexpr char kDirty = 'd';
 constexpr char kClean = 'c';
 constexpr char kMapping = 'm';
 constexpr char kPin = 'p';
+constexpr char kJob = 'j';
 const std::string kSeqKey = "s";
 
 void putU64(std::string& out, uint64_t v) {
@@ -256,6 +257,23 @@ Result<std::optional<std::string>> StateDb::getMapping(std::string_view id) {
 
 Status StateDb::putMapping(std::string_view id, std::string_view location) {
   return write(spaced(kMapping, id), location, true);
+}
+
+Status StateDb::putJob(std::string_view id, std::string_view record) {
+  return write(spaced(kJob, id), record, true);
+}
+
+Status StateDb::eraseJob(std::string_view id) { return write(spaced(kJob, id), std::nullopt, true); }
+
+Status StateDb::forEachJob(
+    const std::function<void(std::string_view id, std::string_view record)>& fn) {
+  std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(rocksdb::ReadOptions()));
+  std::string start(1, kJob);
+  for (it->Seek(start); it->Valid() && it->key().starts_with(start); it->Next()) {
+    fn(std::string_view(it->key().data() + 1, it->key().size() - 1),
+       std::string_view(it->value().data(), it->value().size()));
+  }
+  return fromRocks(it->status(), "scan");
 }
 
 }  // namespace ember::tier

@@ -75,6 +75,11 @@ class StateDb {
   Result<std::optional<std::string>> getMapping(std::string_view id);
   Status putMapping(std::string_view id, std::string_view location);
 
+  // --- staging jobs (synced; the value is the stager's JSON record, stage.cc) ---
+  Status putJob(std::string_view id, std::string_view record);
+  Status eraseJob(std::string_view id);
+  Status forEachJob(const std::function<void(std::string_view id, std::string_view record)>& fn);
+
  private:
   StateDb() = default;
   Status write(std::string_view key, std::optional<std::string_view> value, bool sync);

@@ -14,6 +14,7 @@
 #include <nlohmann/json.hpp>
 
 #include "app/emberctl/admin_client.h"
+#include "app/emberctl/ctl_stage.h"
 #include "app/emberctl/units.h"
 #include "app/emberd/tier_json.h"
 #include "common/strings.h"
@@ -39,6 +40,8 @@ constexpr const char* kFooter =
     "  2  usage error\n"
     "  3  flush --wait: the --timeout passed with writes still pending\n"
     "  4  flush without --wait: writes still pending\n"
+    "  5  stage: the job finished but some objects failed (they are listed)\n"
+    "  (stage, stage-status: 1 also when the job failed or was cancelled)\n"
     "\n"
     "The admin endpoint is --admin, else $EMBER_ADMIN, else http://127.0.0.1:9001; --port-file\n"
     "takes the port from emberd's --port-file.";
@@ -108,6 +111,8 @@ class Ctl {
     base_ = *base;
     return kExitOk;
   }
+
+  const std::string& base() const { return base_; }
 
   int flush(const std::string& targetText, bool wait, std::optional<milliseconds> timeout) {
     Target t = splitTarget(targetText);
@@ -442,24 +447,7 @@ class Ctl {
     out_ << "  " << label << value << "\n";
   }
 
-  void printTable(const std::vector<std::vector<std::string>>& rows) {
-    std::vector<size_t> width(rows[0].size(), 0);
-    for (const auto& r : rows) {
-      for (size_t i = 0; i < r.size(); ++i) {
-        width[i] = std::max(width[i], r[i].size());
-      }
-    }
-    for (const auto& r : rows) {
-      std::string line;
-      for (size_t i = 0; i < r.size(); ++i) {
-        line += r[i];
-        if (i + 1 < r.size()) {
-          line.append(width[i] - r[i].size() + 2, ' ');
-        }
-      }
-      out_ << line << "\n";
-    }
-  }
+  void printTable(const std::vector<std::vector<std::string>>& rows) { ctl::printTable(out_, rows); }
 
   static std::string utcTime(int64_t unixMs) {
     std::time_t secs = static_cast<std::time_t>(unixMs / 1000);
@@ -536,6 +524,37 @@ int runEmberctl(int argc, const char* const* argv, std::ostream& out, std::ostre
   unpinCmd->add_option("target", unpinTarget, "BUCKET/PREFIX")->type_name("BUCKET/PREFIX")->required();
   CLI::App* pinsCmd = app.add_subcommand("pins", "list the pins and the warm bytes under each");
 
+  CLI::App* stageCmd = app.add_subcommand(
+      "stage", "pull every cold object under BUCKET/PREFIX into the warm tier, showing progress");
+  StageOptions stage;
+  std::string ttlText;
+  std::string rateText;
+  unsigned parallel = 0;
+  stageCmd->add_option("target", stage.target, "what to stage")
+      ->type_name("BUCKET/PREFIX")
+      ->required();
+  CLI::Option* pinOpt =
+      stageCmd->add_flag("--pin", stage.pin, "pin the prefix in the warm tier (not evicted)");
+  stageCmd->add_option("--ttl", ttlText, "with --pin: how long the pin lasts (72h, 30m)")
+      ->type_name("DURATION")
+      ->needs(pinOpt);
+  stageCmd->add_option("--parallel", parallel, "objects pulled at a time (1..256, default 8)")
+      ->type_name("N")
+      ->check(CLI::Range(1, 256));
+  stageCmd->add_option("--max-rate", rateText, "cap the cold read rate (2GB/s, 500MiB/s)")
+      ->type_name("RATE");
+  stageCmd->add_flag("--detach", stage.detach, "start the job and return (no progress)");
+
+  CLI::App* stageStatusCmd =
+      app.add_subcommand("stage-status", "show a staging job (--wait: follow it to the end)");
+  std::string stageId;
+  bool stageWait = false;
+  stageStatusCmd->add_option("id", stageId, "the job id")->required();
+  stageStatusCmd->add_flag("--wait", stageWait, "follow the job like `stage` does");
+  CLI::App* stagesCmd = app.add_subcommand("stages", "list the staging jobs");
+  CLI::App* stageCancelCmd = app.add_subcommand("stage-cancel", "cancel a staging job");
+  stageCancelCmd->add_option("id", stageId, "the job id")->required();
+
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
@@ -551,6 +570,29 @@ int runEmberctl(int argc, const char* const* argv, std::ostream& out, std::ostre
       return kExitUsage;
     }
     timeout = *d;
+  }
+
+  if (!ttlText.empty()) {
+    auto d = parseDuration(ttlText);
+    if (!d) {
+      err << "emberctl: --ttl: " << d.error().message() << "\n";
+      return kExitUsage;
+    }
+    stage.ttlSeconds = std::chrono::duration_cast<seconds>(*d).count();
+  }
+  if (!rateText.empty()) {
+    auto r = parseByteRate(rateText);
+    if (!r) {
+      err << "emberctl: --max-rate: " << r.error().message() << "\n";
+      return kExitUsage;
+    }
+    stage.maxRate = *r;
+  }
+  if (parallel) {
+    stage.parallel = parallel;
+  }
+  if (const char* p = std::getenv("EMBERCTL_POLL_MS"); p != nullptr && *p != '\0') {
+    stage.poll = milliseconds(std::max(10, std::atoi(p)));  // tests: poll faster
   }
 
   std::optional<milliseconds> pinTtl;
@@ -584,6 +626,18 @@ int runEmberctl(int argc, const char* const* argv, std::ostream& out, std::ostre
   }
   if (pinsCmd->parsed()) {
     return ctl.pins();
+  }
+  if (stageCmd->parsed()) {
+    return stageCommand(ctl.base(), stage, out, err, tty, jsonOut);
+  }
+  if (stageStatusCmd->parsed()) {
+    return stageStatusCommand(ctl.base(), stageId, stageWait, stage.poll, out, err, tty, jsonOut);
+  }
+  if (stagesCmd->parsed()) {
+    return stagesCommand(ctl.base(), out, err, jsonOut);
+  }
+  if (stageCancelCmd->parsed()) {
+    return stageCancelCommand(ctl.base(), stageId, out, err, jsonOut);
   }
   return kExitUsage;
 }

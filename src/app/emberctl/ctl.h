@@ -12,6 +12,7 @@ inline constexpr int kExitError = 1;     // the server answered an error, or can
 inline constexpr int kExitUsage = 2;     // bad command line
 inline constexpr int kExitTimeout = 3;   // flush --wait: the timeout passed first
 inline constexpr int kExitPending = 4;   // flush without --wait: writes still pending
+inline constexpr int kExitPartial = 5;   // stage: the job finished with failed objects
 
 // Runs one emberctl command line. `tty`: `out` is a terminal (flush --wait then redraws one
 // progress line in place). Reads EMBER_ADMIN from the environment.

@@ -283,6 +283,90 @@ TEST_F(EmberctlTest, PortFileAndEnvironmentNameTheEndpoint) {
   EXPECT_TRUE(contains(r.err, "cannot read the port file")) << r.err;
 }
 
+TEST_F(EmberctlTest, StageFollowsTheJobAndListsFailures) {
+  ::setenv("EMBERCTL_POLL_MS", "10", 1);
+  fake.onPoll = [](tier::StageReport& r, int polls) {
+    r.objectsListed = 200;
+    r.bytesListed = 200 << 20;
+    r.objectsDone = polls < 3 ? 50u * static_cast<uint64_t>(polls) : 197u;
+    r.bytesDone = r.objectsDone << 20;
+    r.rateBytesPerSec = 100 << 20;
+    r.listingComplete = polls >= 2;
+    r.etaSeconds = r.listingComplete ? 1 : -1;
+    if (polls >= 3) {
+      r.state = "done";
+      r.objectsSkipped = 1;
+      r.objectsFailed = 2;
+      r.startedMs = 1000;
+      r.finishedMs = 3000;
+      r.failures = {{"ds/x", "not found in cold (deleted after it was listed?)", 1},
+                    {"ds/y", "cold GET: Unavailable: 503", 3}};
+    }
+  };
+  start(&fake);
+  CtlRun r = ctl({"stage", "data/ds/", "--pin", "--ttl", "72h", "--parallel", "16", "--max-rate",
+                  "2GB/s"},
+                 /*tty=*/true);
+  EXPECT_EQ(r.code, kExitPartial) << r.err;
+  EXPECT_TRUE(contains(r.out, "stage j1 started for data/ds/")) << r.out;
+  EXPECT_TRUE(contains(r.out, "\r\033[K[")) << r.out;  // the progress line, redrawn
+  EXPECT_TRUE(contains(r.out, "50/200+ objects")) << r.out;
+  EXPECT_TRUE(contains(r.out, "stage j1 done: data/ds/")) << r.out;
+  EXPECT_TRUE(contains(r.out, "197 pulled, 1 skipped (already warm), 2 failed, of 200 listed"))
+      << r.out;
+  EXPECT_TRUE(contains(r.out, "197.0 MiB pulled in 2s")) << r.out;
+  EXPECT_TRUE(contains(r.out, "  data/ds/x: not found in cold (deleted after it was listed?) "
+                              "(1 attempt)\n"))
+      << r.out;
+  EXPECT_TRUE(contains(r.out, "  data/ds/y: cold GET: Unavailable: 503 (3 attempts)\n")) << r.out;
+  std::lock_guard<std::mutex> lock(fake.mu);
+  ASSERT_EQ(fake.stageRequests.size(), 1u);
+  EXPECT_EQ(fake.stageRequests[0].bucket, "data");
+  EXPECT_EQ(fake.stageRequests[0].prefix, "ds/");
+  EXPECT_TRUE(fake.stageRequests[0].pin);
+  EXPECT_EQ(fake.stageRequests[0].ttlSeconds.value_or(0), 72 * 3600);
+  EXPECT_EQ(fake.stageRequests[0].parallel, 16u);
+  EXPECT_EQ(fake.stageRequests[0].maxRate, 2000000000u);
+}
+
+TEST_F(EmberctlTest, StageExitStatuses) {
+  ::setenv("EMBERCTL_POLL_MS", "10", 1);
+  std::string endState = "done";
+  fake.onPoll = [&](tier::StageReport& r, int) {
+    r.state = endState;
+    r.objectsListed = r.objectsDone = 3;
+    r.listingComplete = true;
+  };
+  start(&fake);
+  CtlRun r = ctl({"stage", "data/ds/"});
+  EXPECT_EQ(r.code, kExitOk) << r.err;
+  EXPECT_FALSE(contains(r.out, "\r")) << r.out;  // no progress line off a terminal
+  endState = "cancelled";
+  EXPECT_EQ(ctl({"stage", "data/ds/"}).code, kExitError);
+  endState = "failed";
+  EXPECT_EQ(ctl({"stage", "data/ds/"}).code, kExitError);
+  r = ctl({"stage", "data/ds/", "--detach"});
+  EXPECT_EQ(r.code, kExitOk);
+  EXPECT_EQ(r.out, "stage j4 started for data/ds/\n");
+  r = ctl({"stages"});
+  EXPECT_EQ(r.code, kExitOk);
+  EXPECT_TRUE(contains(r.out, "ID  STATE")) << r.out;
+  EXPECT_TRUE(contains(r.out, "j4  running")) << r.out;
+  r = ctl({"stage-cancel", "j4"});
+  EXPECT_EQ(r.code, kExitOk) << r.err;
+  EXPECT_EQ(r.out, "stage j4: cancel requested\n");
+  r = ctl({"stage-status", "nope"});
+  EXPECT_EQ(r.code, kExitError);
+  EXPECT_TRUE(contains(r.err, "no staging job 'nope'")) << r.err;
+  endState = "done";
+  r = ctl({"stage-status", "j1"});
+  EXPECT_EQ(r.code, kExitOk) << r.err;  // done without failures
+  EXPECT_TRUE(contains(r.out, "stage j1 done")) << r.out;
+  EXPECT_EQ(ctl({"stage", "data/ds/", "--parallel", "0"}).code, kExitUsage);
+  EXPECT_EQ(ctl({"stage", "data/ds/", "--ttl", "72h"}).code, kExitUsage);  // needs --pin
+  EXPECT_EQ(ctl({"stage", "data/ds/", "--max-rate", "fast"}).code, kExitUsage);
+}
+
 TEST(Emberctl, CannotConnectNamesTheUrl) {
   // Port 1 on loopback: nothing listens there.
   CtlRun r = emberctl({"--admin", "http://127.0.0.1:1", "tier"});

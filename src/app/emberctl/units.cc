@@ -1,5 +1,8 @@
 #include "app/emberctl/units.h"
 
+#include <algorithm>
+#include <ostream>
+
 #include <cctype>
 #include <charconv>
 #include <cmath>
@@ -233,6 +236,28 @@ std::string formatDuration(std::chrono::milliseconds d) {
                   static_cast<long long>(s % 86400 / 3600));
   }
   return buf;
+}
+
+void printTable(std::ostream& out, const std::vector<std::vector<std::string>>& rows) {
+  if (rows.empty()) {
+    return;
+  }
+  std::vector<size_t> width(rows[0].size(), 0);
+  for (const auto& r : rows) {
+    for (size_t i = 0; i < r.size() && i < width.size(); ++i) {
+      width[i] = std::max(width[i], r[i].size());
+    }
+  }
+  for (const auto& r : rows) {
+    std::string line;
+    for (size_t i = 0; i < r.size(); ++i) {
+      line += r[i];
+      if (i + 1 < r.size() && i < width.size()) {
+        line.append(width[i] - r[i].size() + 2, ' ');
+      }
+    }
+    out << line << "\n";
+  }
 }
 
 }  // namespace ember::ctl

@@ -4,7 +4,9 @@
 
 #include <chrono>
 #include <cstdint>
+#include <iosfwd>
 #include <string>
+#include <vector>
 #include <string_view>
 
 #include "common/status.h"
@@ -29,6 +31,8 @@ Result<uint64_t> parseByteRate(std::string_view text);
 
 // "0 B", "999 B", "1.0 KiB", "12.3 MiB", "1.5 GiB" (powers of 1024, one decimal).
 std::string formatBytes(uint64_t bytes);
+// Writes `rows` (the first is the header) as left-aligned columns two spaces apart.
+void printTable(std::ostream& out, const std::vector<std::vector<std::string>>& rows);
 
 // A duration as the largest two units: "0s", "850ms", "42s", "3m12s", "1h05m", "2d03h".
 std::string formatDuration(std::chrono::milliseconds d);

@@ -173,6 +173,79 @@ asio::awaitable<Result<Reply>> objectStatus(Call& c) {
   co_return Reply{200, toJson(*s)};
 }
 
+// POST /tier/stage?bucket=B&prefix=P[&pin=true][&ttl=S][&parallel=N][&max_rate=R]: a new
+// staging job (201).
+asio::awaitable<Result<Reply>> startStage(Call& c) {
+  auto bucket = c.required("bucket");
+  if (!bucket) {
+    co_return unexpected(bucket.error());
+  }
+  tier::StageRequest req;
+  req.bucket = *bucket;
+  req.prefix = c.optional("prefix");
+  std::string pin = c.optional("pin");
+  if (pin != "" && pin != "true" && pin != "false" && pin != "1" && pin != "0") {
+    co_return unexpected(Code::kInvalidArgument,
+                         "query parameter \"pin\" must be true or false, not \"" +
+                             printableExcerpt(pin, kQuoteMax) + "\"");
+  }
+  req.pin = pin == "true" || pin == "1";
+  auto ttl = c.number("ttl", uint64_t{100} * 365 * 86400);
+  if (!ttl) {
+    co_return unexpected(ttl.error());
+  }
+  if (*ttl) {
+    if (!req.pin) {
+      co_return unexpected(Code::kInvalidArgument, "\"ttl\" needs \"pin=true\"");
+    }
+    req.ttlSeconds = static_cast<int64_t>(**ttl);
+  }
+  auto parallel = c.number("parallel", 256);
+  if (!parallel) {
+    co_return unexpected(parallel.error());
+  }
+  if (*parallel) {
+    if (**parallel < 1) {
+      co_return unexpected(Code::kInvalidArgument, "\"parallel\" must be from 1 to 256");
+    }
+    req.parallel = static_cast<unsigned>(**parallel);
+  }
+  auto rate = c.number("max_rate");
+  if (!rate) {
+    co_return unexpected(rate.error());
+  }
+  req.maxRate = rate->value_or(0);
+  Result<tier::StageReport> r = co_await c.tier.startStage(std::move(req));
+  if (!r) {
+    co_return unexpected(r.error());
+  }
+  co_return Reply{201, toJson(*r)};
+}
+
+// GET /tier/stage: every staging job.
+asio::awaitable<Result<Reply>> listStages(Call& c) {
+  std::vector<tier::StageReport> jobs = co_await c.tier.listStages();
+  co_return Reply{200, stagesJson(jobs)};
+}
+
+// GET /tier/stage/{id}: one job.
+asio::awaitable<Result<Reply>> stageStatus(Call& c) {
+  Result<tier::StageReport> r = co_await c.tier.stageStatus(c.captures.at(0));
+  if (!r) {
+    co_return unexpected(r.error());
+  }
+  co_return Reply{200, toJson(*r)};
+}
+
+// DELETE /tier/stage/{id}: cancels the job (a finished one is returned as it is).
+asio::awaitable<Result<Reply>> cancelStage(Call& c) {
+  Result<tier::StageReport> r = co_await c.tier.cancelStage(c.captures.at(0));
+  if (!r) {
+    co_return unexpected(r.error());
+  }
+  co_return Reply{200, toJson(*r)};
+}
+
 // GET /tier/pins: every pin with the warm bytes under it.
 asio::awaitable<Result<Reply>> listPins(Call& c) {
   std::vector<tier::PinReport> pins = co_await c.tier.pins();
@@ -224,6 +297,10 @@ constexpr Route kRoutes[] = {
     {"POST", "/tier/flush", "bucket prefix", &takeFlushBarrier},
     {"GET", "/tier/flush", "bucket prefix barrier wait", &reportFlushBarrier},
     {"GET", "/tier/object", "bucket key", &objectStatus},
+    {"POST", "/tier/stage", "bucket prefix pin ttl parallel max_rate", &startStage},
+    {"GET", "/tier/stage", "", &listStages},
+    {"GET", "/tier/stage/{}", "", &stageStatus},
+    {"DELETE", "/tier/stage/{}", "", &cancelStage},
     {"GET", "/tier/pins", "", &listPins},
     {"POST", "/tier/pins", "bucket prefix ttl", &addPin},
     {"DELETE", "/tier/pins", "bucket prefix", &removePin},

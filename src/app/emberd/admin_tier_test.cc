@@ -322,6 +322,76 @@ TEST_F(AdminTierTest, BytesThatAreNotUtf8AreReplacedInTheJson) {
   EXPECT_EQ(j["last_error"], "bad \xEF\xBF\xBD\xEF\xBF\xBD bytes");
 }
 
+TEST_F(AdminTierTest, StageRoutes) {
+  start(&fake);
+  ClientResponse r = request(
+      "POST", "/tier/stage?bucket=data&prefix=ds%2Fa%20b%2F&pin=true&ttl=3600&parallel=16&max_rate=1000");
+  EXPECT_EQ(r.status, 201) << r.body;
+  json j = body(r);
+  EXPECT_EQ(j["id"], "j1");
+  EXPECT_EQ(j["prefix"], "ds/a b/");
+  EXPECT_EQ(j["pin"], true);
+  EXPECT_EQ(j["ttl_seconds"], 3600);
+  EXPECT_EQ(j["parallel"], 16);
+  EXPECT_EQ(j["max_rate"], 1000);
+  EXPECT_EQ(j["state"], "running");
+  EXPECT_TRUE(j["failures"].is_array());
+  {
+    std::lock_guard<std::mutex> lock(fake.mu);
+    ASSERT_EQ(fake.stageRequests.size(), 1u);
+    EXPECT_EQ(fake.stageRequests[0].bucket, "data");
+    EXPECT_TRUE(fake.stageRequests[0].pin);
+    EXPECT_EQ(fake.stageRequests[0].ttlSeconds.value_or(0), 3600);
+    EXPECT_EQ(fake.stageRequests[0].maxRate, 1000u);
+  }
+  // Defaults.
+  r = request("POST", "/tier/stage?bucket=data");
+  EXPECT_EQ(r.status, 201);
+  j = body(r);
+  EXPECT_EQ(j["parallel"], 8);
+  EXPECT_EQ(j["pin"], false);
+  EXPECT_TRUE(j["ttl_seconds"].is_null());
+
+  {
+    std::lock_guard<std::mutex> lock(fake.mu);
+    fake.stages["j1"].failures.push_back({"ds/a b/x", "cold GET: NotFound", 1});
+  }
+  r = request("GET", "/tier/stage/j1");
+  EXPECT_EQ(r.status, 200);
+  j = body(r);
+  ASSERT_EQ(j["failures"].size(), 1u);
+  EXPECT_EQ(j["failures"][0]["key"], "ds/a b/x");
+  EXPECT_EQ(j["failures"][0]["attempts"], 1);
+  auto back = stageReportFromJson(j);
+  ASSERT_TRUE(back);
+  EXPECT_EQ(toJson(*back), toJson(fake.stages["j1"]));
+
+  r = request("GET", "/tier/stage");
+  EXPECT_EQ(r.status, 200);
+  auto all = stagesFromJson(body(r));
+  ASSERT_TRUE(all);
+  EXPECT_EQ(all->size(), 2u);
+
+  r = request("DELETE", "/tier/stage/j2");
+  EXPECT_EQ(r.status, 200);
+  EXPECT_EQ(body(r)["state"], "cancelled");
+
+  expectError("GET", "/tier/stage/nope", 404, "NotFound", "nope");
+  expectError("DELETE", "/tier/stage/nope", 404, "NotFound");
+  expectError("POST", "/tier/stage?prefix=x", 400, "InvalidArgument", "bucket");
+  expectError("POST", "/tier/stage?bucket=b&parallel=0", 400, "InvalidArgument", "parallel");
+  expectError("POST", "/tier/stage?bucket=b&parallel=300", 400, "InvalidArgument", "parallel");
+  expectError("POST", "/tier/stage?bucket=b&pin=maybe", 400, "InvalidArgument", "pin");
+  expectError("POST", "/tier/stage?bucket=b&ttl=5", 400, "InvalidArgument", "pin=true");
+  expectError("POST", "/tier/stage?bucket=b&speed=5", 400, "InvalidArgument", "speed");
+  expectError("PUT", "/tier/stage/j1", 405, "MethodNotAllowed");
+  {
+    std::lock_guard<std::mutex> lock(fake.mu);
+    fake.stageError = makeError(Code::kInvalidArgument, "'b/' is not under any cold mapping");
+  }
+  expectError("POST", "/tier/stage?bucket=b", 400, "InvalidArgument", "not under");
+}
+
 TEST(TierErrorStatus, Table) {
   EXPECT_EQ(tierErrorStatus(Code::kInvalidArgument), 400);
   EXPECT_EQ(tierErrorStatus(Code::kNoSuchBucket), 404);

@@ -72,6 +72,47 @@ ordered_json pinsJson(const std::vector<tier::PinReport>& pins) {
   return ordered_json{{"pins", std::move(list)}};
 }
 
+ordered_json toJson(const tier::StageReport& r) {
+  ordered_json failures = ordered_json::array();
+  for (const tier::StageFailure& f : r.failures) {
+    failures.push_back(ordered_json{{"key", f.key}, {"reason", f.reason}, {"attempts", f.attempts}});
+  }
+  return ordered_json{
+      {"id", r.id},
+      {"bucket", r.request.bucket},
+      {"prefix", r.request.prefix},
+      {"pin", r.request.pin},
+      {"ttl_seconds", r.request.ttlSeconds ? ordered_json(*r.request.ttlSeconds) : ordered_json()},
+      {"parallel", r.request.parallel},
+      {"max_rate", r.request.maxRate},
+      {"pin_expires_ms", r.pinExpiresMs},
+      {"state", r.state},
+      {"error", r.error},
+      {"listing_complete", r.listingComplete},
+      {"objects_listed", r.objectsListed},
+      {"objects_done", r.objectsDone},
+      {"objects_skipped", r.objectsSkipped},
+      {"objects_failed", r.objectsFailed},
+      {"bytes_listed", r.bytesListed},
+      {"bytes_done", r.bytesDone},
+      {"bytes_skipped", r.bytesSkipped},
+      {"rate_bytes_per_sec", r.rateBytesPerSec},
+      {"eta_seconds", r.etaSeconds},
+      {"created_ms", r.createdMs},
+      {"started_ms", r.startedMs},
+      {"finished_ms", r.finishedMs},
+      {"resumes", r.resumes},
+      {"failures", std::move(failures)}};
+}
+
+ordered_json stagesJson(const std::vector<tier::StageReport>& jobs) {
+  ordered_json list = ordered_json::array();
+  for (const tier::StageReport& r : jobs) {
+    list.push_back(toJson(r));
+  }
+  return ordered_json{{"jobs", std::move(list)}};
+}
+
 ordered_json errorJson(const Status& s) {
   return ordered_json{{"error", std::string(codeName(s.code()))}, {"message", s.message()}};
 }
@@ -184,6 +225,72 @@ Result<std::vector<tier::MappingReport>> mappingsFromJson(const json& j) {
       return unexpected(f.status());
     }
     out.push_back(std::move(m));
+  }
+  return out;
+}
+
+Result<tier::StageReport> stageReportFromJson(const json& j) {
+  tier::StageReport r;
+  int64_t ttl = -1;
+  FieldReader f(j, "the staging job");
+  f.field("id", r.id)
+      .field("bucket", r.request.bucket)
+      .field("prefix", r.request.prefix)
+      .field("pin", r.request.pin)
+      .field("ttl_seconds", ttl)
+      .field("parallel", r.request.parallel)
+      .field("max_rate", r.request.maxRate)
+      .field("pin_expires_ms", r.pinExpiresMs)
+      .field("state", r.state)
+      .field("error", r.error)
+      .field("listing_complete", r.listingComplete)
+      .field("objects_listed", r.objectsListed)
+      .field("objects_done", r.objectsDone)
+      .field("objects_skipped", r.objectsSkipped)
+      .field("objects_failed", r.objectsFailed)
+      .field("bytes_listed", r.bytesListed)
+      .field("bytes_done", r.bytesDone)
+      .field("bytes_skipped", r.bytesSkipped)
+      .field("rate_bytes_per_sec", r.rateBytesPerSec)
+      .field("eta_seconds", r.etaSeconds)
+      .field("created_ms", r.createdMs)
+      .field("started_ms", r.startedMs)
+      .field("finished_ms", r.finishedMs)
+      .field("resumes", r.resumes);
+  if (!f.status()) {
+    return unexpected(f.status());
+  }
+  if (ttl >= 0) {
+    r.request.ttlSeconds = ttl;
+  }
+  if (j.contains("failures")) {
+    if (!j["failures"].is_array()) {
+      return unexpected(Code::kInvalidArgument, "field \"failures\" has the wrong type");
+    }
+    for (const json& item : j["failures"]) {
+      tier::StageFailure x;
+      FieldReader g(item, "a failure");
+      g.field("key", x.key).field("reason", x.reason).field("attempts", x.attempts);
+      if (!g.status()) {
+        return unexpected(g.status());
+      }
+      r.failures.push_back(std::move(x));
+    }
+  }
+  return r;
+}
+
+Result<std::vector<tier::StageReport>> stagesFromJson(const json& j) {
+  if (!j.is_object() || !j.contains("jobs") || !j["jobs"].is_array()) {
+    return unexpected(Code::kInvalidArgument, "the reply has no \"jobs\" array");
+  }
+  std::vector<tier::StageReport> out;
+  for (const json& item : j["jobs"]) {
+    auto r = stageReportFromJson(item);
+    if (!r) {
+      return unexpected(r.error());
+    }
+    out.push_back(std::move(*r));
   }
   return out;
 }

@@ -21,6 +21,10 @@ nlohmann::ordered_json mappingsJson(const std::vector<tier::MappingReport>& mapp
 nlohmann::ordered_json toJson(const tier::PinReport& p);
 // {"pins": [...]}
 nlohmann::ordered_json pinsJson(const std::vector<tier::PinReport>& pins);
+// A staging job (docs/tiering.md, "Staging").
+nlohmann::ordered_json toJson(const tier::StageReport& r);
+// {"jobs": [...]}
+nlohmann::ordered_json stagesJson(const std::vector<tier::StageReport>& jobs);
 // {"error": "<codeName>", "message": "..."}
 nlohmann::ordered_json errorJson(const Status& s);
 
@@ -32,6 +36,8 @@ Result<tier::ObjectTierStatus> objectStatusFromJson(const nlohmann::json& j);
 Result<std::vector<tier::MappingReport>> mappingsFromJson(const nlohmann::json& j);
 Result<tier::PinReport> pinFromJson(const nlohmann::json& j);
 Result<std::vector<tier::PinReport>> pinsFromJson(const nlohmann::json& j);
+Result<tier::StageReport> stageReportFromJson(const nlohmann::json& j);
+Result<std::vector<tier::StageReport>> stagesFromJson(const nlohmann::json& j);
 // An error body: the code name (codeName()) and the message.
 struct ErrorBody {
   std::string error;

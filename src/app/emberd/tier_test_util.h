@@ -4,6 +4,8 @@
 
 #include <algorithm>
 #include <cstdint>
+#include <functional>
+#include <map>
 #include <mutex>
 #include <optional>
 #include <string>
@@ -114,8 +116,60 @@ class FakeTierAdmin : public tier::TierAdmin {
     co_return pinned;
   }
 
+  // Staging: startStage records the request and answers a job "j1"; the job reports are
+  // `stages` (by id), editable by the tests.
+  asio::awaitable<Result<tier::StageReport>> startStage(tier::StageRequest request) override {
+    std::lock_guard<std::mutex> lock(mu);
+    stageRequests.push_back(request);
+    if (!stageError.isOk()) {
+      co_return unexpected(stageError);
+    }
+    tier::StageReport r;
+    r.id = "j" + std::to_string(stageRequests.size());
+    r.request = request;
+    r.state = "running";
+    r.createdMs = 1700000000000;
+    stages[r.id] = r;
+    co_return r;
+  }
+  asio::awaitable<Result<tier::StageReport>> stageStatus(std::string id) override {
+    std::lock_guard<std::mutex> lock(mu);
+    statusPolls++;
+    auto it = stages.find(id);
+    if (it == stages.end()) {
+      co_return unexpected(Code::kNotFound, "no staging job '" + id + "'");
+    }
+    if (onPoll) {
+      onPoll(it->second, statusPolls);
+    }
+    co_return it->second;
+  }
+  asio::awaitable<std::vector<tier::StageReport>> listStages() override {
+    std::lock_guard<std::mutex> lock(mu);
+    std::vector<tier::StageReport> out;
+    for (auto& [id, r] : stages) {
+      out.push_back(r);
+    }
+    co_return out;
+  }
+  asio::awaitable<Result<tier::StageReport>> cancelStage(std::string id) override {
+    std::lock_guard<std::mutex> lock(mu);
+    auto it = stages.find(id);
+    if (it == stages.end()) {
+      co_return unexpected(Code::kNotFound, "no staging job '" + id + "'");
+    }
+    it->second.state = "cancelled";
+    co_return it->second;
+  }
+
   std::mutex mu;
   std::vector<tier::PinReport> pinned;
+  std::vector<tier::StageRequest> stageRequests;
+  std::map<std::string, tier::StageReport> stages;
+  Status stageError;
+  int statusPolls = 0;
+  // Called on each stageStatus with the job (editable) and the poll count.
+  std::function<void(tier::StageReport&, int)> onPoll;
   std::vector<FlushCall> flushCalls;
   std::vector<std::pair<std::string, std::string>> statusCalls;
   Status flushError;
