@@ -18,7 +18,7 @@
 #   BENCH_CONC_MIB=auto       object size for the 64-concurrent-upload RSS test (auto: 1024 when
 #                             the disk has room for 64 GiB + 16 GiB and 64 GiB can be written in
 #                             the time left, else 256)
-#   BENCH_ONLY="get blob"     run only these sections (get put4k put1g blob kv list conc; default: all)
+#   BENCH_ONLY="get blob"     run only these sections (get put4k put1g blob kv tier list conc; default: all)
 #   BENCH_ANCHORS_ONLY=1      run only the anchors (nginx, fio): for developing the bench itself
 #   BENCH_KEEP=1              keep the scratch directory
 #   BENCH_DOC=path            where to write the report (default docs/benchmarks.md; "" = none)
@@ -30,6 +30,10 @@
 #   AZURITE=path              azurite-blob (default .deps/azurite/node_modules/.bin/azurite-blob, installed
 #                             by scripts/install-deps --bench); without it the Blob rows have no anchor
 #   BENCH_KV_*, REDIS_*       the KV rows' knobs (bench/kv.sh: redis-benchmark vs redis-server, ~4 min)
+#   EMBERCTL=path             emberctl binary for the tier rows (default: next to emberd's build,
+#                             build/src/app/emberctl/emberctl)
+#   BENCH_TIER_*, RCLONE      the tier rows' knobs (bench/tier.sh: read-through, write-back and staging
+#                             against Azurite as the cold store and rclone, ~3-6 min)
 #
 # Every step is bounded (timeouts); the whole run aims at < 20 minutes on 2 cores. It kills only the
 # processes it started (by PID) and removes its scratch directory on exit.
@@ -41,6 +45,7 @@ PY=${PYTHON:-python3}
 export PYTHONDONTWRITEBYTECODE=1
 H="$PY $BENCH/lib/bench.py"
 EMBERD=${EMBERD:-$ROOT/build/src/app/emberd/emberd}
+EMBERCTL=${EMBERCTL:-$(dirname "$(dirname "$EMBERD")")/emberctl/emberctl}
 DUR=${BENCH_DURATION:-10}
 ROUNDS=${BENCH_ROUNDS:-2}
 LIST_KEYS=${BENCH_LIST_KEYS:-1000000}
@@ -490,6 +495,10 @@ bench_conc() {
 # shellcheck source=bench/kv.sh
 . "$BENCH/kv.sh"
 
+# ------------------------------------------------------------------ warm tier over Azurite (bench/tier.sh)
+# shellcheck source=bench/tier.sh
+. "$BENCH/tier.sh"
+
 # ------------------------------------------------------------------ run
 log "scratch $WORK on $(findmnt -n -o FSTYPE,SOURCE -T "$WORK" | tr -s ' ') ($(avail_mib) MiB free)"
 [ "$(findmnt -n -o FSTYPE -T "$WORK")" != tmpfs ] || warn "$WORK is on tmpfs: PUT and fio figures do not reach a disk"
@@ -509,6 +518,7 @@ want put4k && bench_put4k
 want put1g && bench_put1g
 want blob && bench_blob
 want kv && bench_kv
+want tier && bench_tier
 want list && bench_list
 want conc && bench_conc
 
@@ -518,6 +528,7 @@ $H info --workdir "$WORK" --emberd "$EMBERD" --root "$ROOT" --warnings "$WORK/wa
   --param "GET: 64 connections for 4 KiB, 4 for 64 MiB; PUT 4 KiB: 64 connections vs fio numjobs=64" \
   --param "Blob: $([ "$BLOB" = 1 ] && echo "account $BLOB_ACCOUNT (the emulator's well-known key) on emberd and Azurite ${AZ_VERSION:-(not run)}, both on 127.0.0.1; every request authenticated by a container SAS (sv=$MSV, sp=racwd) in the query, x-ms-version $MSV; Azurite in memory (--inMemoryPersistence --extentMemoryLimit ${BENCH_AZURITE_MEM_MB:-4096})$([ "$AZURITE_DISK" = 1 ] && echo " and on disk (--location in the scratch directory)"), both with --loose --skipApiVersionCheck --disableProductStyleUrl --disableTelemetry -s; 4 KiB rows: 64 connections, best of $ROUNDS rounds; 256 MiB rows: median of $BIG_ROUNDS rounds" || echo "skipped (BENCH_BLOB=0)")" \
   --param "KV: redis-benchmark ${KV_RB_VERSION:-(not run)} against emberd's KV endpoint and redis-server ${KV_REDIS_VERSION:-(not run)} (no persistence, one database), both on 127.0.0.1, $KV_CONNS connections, -t set,get with -r (keys = n/4), one run per row after a FLUSHALL; emberd with kv.durability none, then batch (batch_interval_ms 10); mixed run by bench/lib/kvload (90 % GET, 4 KiB, ${KV_MIXED_MIB} MiB on a ${KV_CACHE_MIB} MiB kv.cache_bytes)" \
+  --param "Tier: $(want tier && echo "emberd (its own, [tier] chunk_bytes $((TIER_CHUNK >> 20)) MiB, other [tier] keys default) with [[tier.mappings]] to an Azurite ${AZ_VERSION:-} of its own (in memory, --debug log for counting cold requests), both on 127.0.0.1; rclone $(${RCLONE:-rclone} version 2>/dev/null | head -1 | cut -d' ' -f2) (azureblob backend, account key) as the anchor for write-back and staging" || echo "not run")" \
   --param "LIST: $LIST_KEYS keys dir%04d/file%06d, max-keys=1000; RSS sampled every 50 ms from /proc/PID/status" \
   --param "emberd: default configuration plus one user (bench) and its Blob account, --log-level warn; nginx: worker_processes auto ($(nproc)), sendfile on, access_log off, listen ... reuseport, keepalive_requests 1000000" \
   --param "load average (1/5/15 min) at start: $LOAD_START; at the end: $(cut -d' ' -f1-3 /proc/loadavg)" \

@@ -370,7 +370,7 @@ def cmd_record(a):
 def fmt_num(v, unit):
     if v is None:
         return "—"
-    if unit in ("MB/s", "MiB"):
+    if unit in ("MB/s", "MiB", "MiB/s", "ms"):
         return f"{v:,.1f}"
     return f"{v:,.0f}"
 
@@ -461,6 +461,13 @@ reaches the disk, so its writes are not durable at all) and *on disk* (`--locati
 makes every acknowledged write durable, data and metadata, so the on-disk Azurite is the fairer
 anchor for the write rows and the in-memory one is the bound a server without durability reaches.
 *Blob GET vs S3 GET* compares `emberd`'s two adapters on one object: target **Blob ≥ 0.9× S3**.
+The *Tier:* rows (bench/tier.sh) put `emberd`'s warm tier in front of an Azurite playing the cold
+Azure Blob store: time to first byte of a cold read-through GET against a direct GET from Azurite
+(ms, lower is better; the label gives the overhead), 32 concurrent readers of one cold object (MiB/s
+served, and from Azurite's log the cold GETs against the object's chunks: target **each chunk fetched
+exactly once**, ratio 1.0), the write-back drain against `rclone copy` to the same Azurite, and
+staging a prefix with `emberctl stage` against `rclone copy` from the same Azurite to local disk
+(target **≥ 1.5× rclone**).
 The *KV* rows run redis-benchmark with the same flags against `emberd`'s Redis-protocol endpoint and
 against a `redis-server` started by the bench without persistence (`--save '' --appendonly no`): SET
 and GET of 100 B, 4 KiB and 64 KiB values, without (`-P 1`) and with (`-P 16`) pipelining, 50

@@ -262,7 +262,6 @@ struct ColdFill::Impl {
     if (d.chunks[c] == ChunkState::kAbsent || d.chunks[c] == ChunkState::kFailed) {
       need(self, c);
     }
-    readAhead(self, c, windowEnd);
     while (d.chunks[c] != ChunkState::kPresent) {
       if (d.stale) {
         co_return unexpected(d.staleError());
@@ -283,6 +282,10 @@ struct ColdFill::Impl {
         co_return unexpected(*w->result);
       }
     }
+    // Read-ahead starts once the chunk asked for is here: a first read does not share the link
+    // (and the cold store) with read-ahead fetches, so its first byte comes sooner; later chunks
+    // are already in flight by the time a sequential reader gets to them.
+    readAhead(self, c, windowEnd);
     const uint64_t end = d.chunkBegin(c) + d.chunkLen(c);
     co_return static_cast<size_t>(std::min<uint64_t>(size, end - offset));
   }
