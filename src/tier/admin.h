@@ -71,7 +71,7 @@ struct StageRequest {
   std::string prefix;           // must be under a mapping of the bucket
   bool pin = false;
   std::optional<int64_t> ttlSeconds;  // pin: how long the pin lasts (absent: until unpinned)
-  unsigned parallel = 8;        // objects in flight, 1..256
+  unsigned parallel = 16;       // objects in flight, 1..256
   uint64_t maxRate = 0;         // bytes/s fetched from cold, 0 = unlimited
 };
 

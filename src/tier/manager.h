@@ -47,7 +47,7 @@ struct TierOptions {
   uint64_t chunkBytes = 8ull << 20;       // read-through chunk
   unsigned readAhead = 4;
   uint64_t fillCacheBytes = 1ull << 30;   // partial fills kept for later range reads
-  unsigned blockingThreads = 4;           // the tier's own pool (store and state-db calls)
+  unsigned blockingThreads = 16;          // the tier's own pool (store, state db; fsync waits)
   EvictOptions evict;                     // capacity watermarks
   std::chrono::milliseconds evictInterval{10'000};  // how often they are checked
 };

@@ -538,7 +538,7 @@ int runEmberctl(int argc, const char* const* argv, std::ostream& out, std::ostre
   stageCmd->add_option("--ttl", ttlText, "with --pin: how long the pin lasts (72h, 30m)")
       ->type_name("DURATION")
       ->needs(pinOpt);
-  stageCmd->add_option("--parallel", parallel, "objects pulled at a time (1..256, default 8)")
+  stageCmd->add_option("--parallel", parallel, "objects pulled at a time (1..256, default 16)")
       ->type_name("N")
       ->check(CLI::Range(1, 256));
   stageCmd->add_option("--max-rate", rateText, "cap the cold read rate (2GB/s, 500MiB/s)")

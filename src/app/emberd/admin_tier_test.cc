@@ -348,7 +348,7 @@ TEST_F(AdminTierTest, StageRoutes) {
   r = request("POST", "/tier/stage?bucket=data");
   EXPECT_EQ(r.status, 201);
   j = body(r);
-  EXPECT_EQ(j["parallel"], 8);
+  EXPECT_EQ(j["parallel"], 16);
   EXPECT_EQ(j["pin"], false);
   EXPECT_TRUE(j["ttl_seconds"].is_null());
 
