@@ -467,7 +467,10 @@ Azure Blob store: time to first byte of a cold read-through GET against a direct
 served, and from Azurite's log the cold GETs against the object's chunks: target **each chunk fetched
 exactly once**, ratio 1.0), the write-back drain against `rclone copy` to the same Azurite, and
 staging a prefix with `emberctl stage` against `rclone copy` from the same Azurite to local disk
-(target **≥ 1.5× rclone**).
+(target **≥ 1.5× rclone**). Staging writes every object durably (fdatasync, synced index batch) before
+counting it, while rclone's copy ends in the page cache; and every cold response is received on one
+tier thread (a `perf record` of a staging job put 72% of emberd's samples there, mostly in the kernel's
+socket path), which bounds staging near 90 MiB/s on this machine whatever the object size.
 The *KV* rows run redis-benchmark with the same flags against `emberd`'s Redis-protocol endpoint and
 against a `redis-server` started by the bench without persistence (`--save '' --appendonly no`): SET
 and GET of 100 B, 4 KiB and 64 KiB values, without (`-P 1`) and with (`-P 16`) pipelining, 50
