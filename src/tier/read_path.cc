@@ -224,8 +224,17 @@ void TierManager::ingest(std::shared_ptr<ColdFill> fill, const Mapping* m, std::
       spdlog::warn("tier: read-through of {}/{} could not become warm: {}", bucket, key,
                    s.toString());
     }
+    // The fill stays registered a while after the object is warm: a reader that missed the warm
+    // copy just before the ingest committed still joins this fill instead of fetching again.
     std::string coldKey = fill->coldKey();
-    asio::post(ioc_, [this, m, coldKey] { fills_->drop(m->index, coldKey); });
+    asio::post(ioc_, [this, m, coldKey] {
+      auto later = std::make_shared<asio::steady_timer>(ioc_, std::chrono::seconds(30));
+      later->async_wait([this, later, m, coldKey](boost::system::error_code ec) {
+        if (!ec && !stopping_) {
+          fills_->drop(m->index, coldKey);
+        }
+      });
+    });
   });
 }
 
