@@ -4,9 +4,12 @@
 // implementation-specific tests; header-only, for test binaries only.
 
 #include <gtest/gtest.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <cstdint>
+#include <cstdlib>
+#include <filesystem>
 #include <memory>
 #include <string>
 #include <string_view>
@@ -16,6 +19,29 @@
 #include "store/object_store.h"
 
 namespace ember::store::testing {
+
+// A fresh directory under the system temp dir, removed with everything in it when destroyed.
+class TempDir {
+ public:
+  TempDir() {
+    std::string tmpl = (std::filesystem::temp_directory_path() / "ember-test-XXXXXX").string();
+    if (::mkdtemp(tmpl.data()) == nullptr) {
+      std::abort();
+    }
+    path_ = tmpl;
+  }
+  ~TempDir() {
+    std::error_code ec;
+    std::filesystem::remove_all(path_, ec);
+  }
+  TempDir(const TempDir&) = delete;
+  TempDir& operator=(const TempDir&) = delete;
+  const std::string& path() const { return path_; }
+
+ private:
+  std::string path_;
+};
+
 
 class ConformanceEnv {
  public:

@@ -19,11 +19,6 @@ using store::testing::putBytes;
 class EvictTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    dir_ = std::filesystem::temp_directory_path() /
-           ("ember-evict-" + std::to_string(::getpid()) + "-" +
-            ::testing::UnitTest::GetInstance()->current_test_info()->name());
-    std::filesystem::remove_all(dir_);
-    std::filesystem::create_directories(dir_);
     mem_ = store::MemStore::create();
     ASSERT_TRUE(mem_->createBucket(store::testing::makeBucket("data")));
     MappingConfig m;
@@ -31,7 +26,7 @@ class EvictTest : public ::testing::Test {
     m.prefix = "c/";
     m.cold.location = *cold::parseColdLocation("s3://cold/x");
     table_ = *MappingTable::build({m});
-    db_ = std::move(*StateDb::open((dir_ / "db").string()));
+    db_ = std::move(*StateDb::open(dir_.path() + "/db"));
     wb_ = std::make_unique<WriteBack>(*mem_, *db_, table_, WriteBackOptions{});
     ASSERT_TRUE(wb_->recover());
     pins_ = std::make_unique<PinSet>(*db_);
@@ -44,7 +39,6 @@ class EvictTest : public ::testing::Test {
     pins_.reset();
     wb_.reset();
     db_.reset();
-    std::filesystem::remove_all(dir_);
   }
   void makeEvictor(EvictOptions o) {
     evictor_ = std::make_unique<Evictor>(*mem_, table_, *wb_, *pins_, o,
@@ -52,7 +46,7 @@ class EvictTest : public ::testing::Test {
   }
   bool warm(const std::string& key) { return static_cast<bool>(mem_->getObject("data", key)); }
 
-  std::filesystem::path dir_;
+  store::testing::TempDir dir_;
   std::shared_ptr<store::MemStore> mem_;
   MappingTable table_;
   std::unique_ptr<StateDb> db_;

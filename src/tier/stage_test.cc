@@ -62,11 +62,6 @@ struct Proc {
 class StageTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    dir_ = std::filesystem::temp_directory_path() /
-           ("ember-stage-" + std::to_string(::getpid()) + "-" +
-            ::testing::UnitTest::GetInstance()->current_test_info()->name());
-    std::filesystem::remove_all(dir_);
-    std::filesystem::create_directories(dir_);
     mem_ = store::MemStore::create();
     ASSERT_TRUE(mem_->createBucket(store::testing::makeBucket("data")));
     MappingConfig mc;
@@ -74,7 +69,7 @@ class StageTest : public ::testing::Test {
     mc.prefix = "ds/";
     mc.cold.location = *cold::parseColdLocation("s3://cold/ds");
     table_ = *MappingTable::build({mc});
-    auto db = StateDb::open((dir_ / "db").string());
+    auto db = StateDb::open(dir_.path() + "/db");
     ASSERT_TRUE(db) << db.error().toString();
     db_ = std::move(*db);
     WriteBackOptions wo;
@@ -95,7 +90,6 @@ class StageTest : public ::testing::Test {
     ts_.reset();
     wb_.reset();
     db_.reset();
-    std::filesystem::remove_all(dir_);
   }
 
   std::unique_ptr<Proc> newProc(StagePinner pinner = {}) {
@@ -145,7 +139,7 @@ class StageTest : public ::testing::Test {
     return r;
   }
 
-  std::filesystem::path dir_;
+  store::testing::TempDir dir_;
   std::shared_ptr<store::MemStore> mem_;
   MappingTable table_;
   std::unique_ptr<StateDb> db_;

@@ -18,11 +18,6 @@ using store::testing::readAllBytes;
 class WriteBackTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    dir_ = std::filesystem::temp_directory_path() /
-           ("ember-wb-" + std::to_string(::getpid()) + "-" +
-            ::testing::UnitTest::GetInstance()->current_test_info()->name());
-    std::filesystem::remove_all(dir_);
-    std::filesystem::create_directories(dir_);
     mem_ = store::MemStore::create();
     ASSERT_TRUE(mem_->createBucket(store::testing::makeBucket("data")));
     ASSERT_TRUE(mem_->createBucket(store::testing::makeBucket("plain")));
@@ -40,13 +35,12 @@ class WriteBackTest : public ::testing::Test {
     ts_.reset();
     wb_.reset();
     db_.reset();
-    std::filesystem::remove_all(dir_);
   }
   void open(uint64_t maxDirty = 0) {
     ts_.reset();
     wb_.reset();
     db_.reset();
-    auto db = StateDb::open((dir_ / "db").string());
+    auto db = StateDb::open(dir_.path() + "/db");
     ASSERT_TRUE(db) << db.error().toString();
     db_ = std::move(*db);
     WriteBackOptions o;
@@ -63,7 +57,7 @@ class WriteBackTest : public ::testing::Test {
     return std::move(*t);
   }
 
-  std::filesystem::path dir_;
+  store::testing::TempDir dir_;
   std::shared_ptr<store::MemStore> mem_;
   MappingTable table_;
   std::unique_ptr<StateDb> db_;
